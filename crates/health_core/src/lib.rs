@@ -1,0 +1,20 @@
+//! The math of customer health scores, free of PostgreSQL.
+//!
+//! Every function here is pure and returns `Result<_, HealthError>`; the
+//! extension crate only converts SQL arguments, calls these functions and maps
+//! errors to SQLSTATEs. One module per concept:
+//!
+//! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
+//! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
+//!   the missing-data policies, the weighted-mean accumulator).
+//! - [`scorecard`]: the long-format scorecard (metric, score, weight) with its
+//!   breakdown (contributions, weakest metrics) and roll-ups.
+//! - [`tier`]: health score -> tier label, colour, letter grade.
+
+pub mod error;
+pub mod normalise;
+pub mod score;
+pub mod scorecard;
+pub mod tier;
+
+pub use error::{ErrorKind, HealthError, Result};

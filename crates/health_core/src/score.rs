@@ -1,0 +1,449 @@
+//! Sub-scores and weights -> one health score.
+
+use crate::error::{check_score, check_weight, finite, num, HealthError, Result};
+
+/// How a missing (NULL) sub-score is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Leave it out and rescale the remaining weights.
+    Renormalize,
+    /// Count it as 0.
+    Zero,
+    /// Count it as 50.
+    Neutral,
+    /// Any missing metric makes the score NULL.
+    Null,
+}
+
+impl Missing {
+    pub fn parse(policy: &str) -> Result<Self> {
+        match policy {
+            "renormalize" => Ok(Missing::Renormalize),
+            "zero" => Ok(Missing::Zero),
+            "neutral" => Ok(Missing::Neutral),
+            "null" => Ok(Missing::Null),
+            other => Err(HealthError::invalid(format!(
+                "missing must be one of 'renormalize', 'zero', 'neutral', 'null', got '{other}'"
+            ))),
+        }
+    }
+
+    /// The score a missing metric counts as, or `None` when it is left out.
+    pub fn imputed(self) -> Option<f64> {
+        match self {
+            Missing::Zero => Some(0.0),
+            Missing::Neutral => Some(50.0),
+            Missing::Renormalize | Missing::Null => None,
+        }
+    }
+}
+
+/// `min_coverage` must be a share, 0..1.
+pub fn check_min_coverage(min_coverage: f64) -> Result<f64> {
+    let v = finite("min_coverage", min_coverage)?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(HealthError::invalid(format!(
+            "min_coverage must be between 0 and 1, got {}",
+            num(v)
+        )));
+    }
+    Ok(v)
+}
+
+/// Running totals over (score, weight) pairs; the one place where the
+/// missing-data policies are applied, shared by `weighted_score` and the
+/// scorecard accessors.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Sum of all weights.
+    pub weight: f64,
+    /// Sum of the weights of measured metrics.
+    pub present_weight: f64,
+    /// Sum of weight * score over measured metrics.
+    pub weighted_sum: f64,
+    /// Number of missing metrics (of any weight).
+    pub missing: usize,
+}
+
+impl Totals {
+    /// Validates and adds one metric. `index` (1-based) names it in errors.
+    #[inline]
+    pub fn add(&mut self, index: usize, score: Option<f64>, weight: f64) -> Result<()> {
+        if !(weight >= 0.0 && weight.is_finite()) {
+            check_weight(&format!("weights[{index}]"), weight)?;
+        }
+        self.weight += weight;
+        match score {
+            Some(s) => {
+                if !(0.0..=100.0).contains(&s) {
+                    check_score(&format!("scores[{index}]"), s)?;
+                }
+                self.present_weight += weight;
+                self.weighted_sum += weight * s;
+            }
+            None => self.missing += 1,
+        }
+        Ok(())
+    }
+
+    /// Weight share of the measured metrics, 0..1.
+    pub fn coverage(&self) -> f64 {
+        if self.weight > 0.0 {
+            self.present_weight / self.weight
+        } else {
+            0.0
+        }
+    }
+
+    /// The health score under `missing`, or `None` (NULL) when the policy or
+    /// `min_coverage` says there is none.
+    pub fn score(&self, missing: Missing, min_coverage: f64) -> Result<Option<f64>> {
+        if self.weight <= 0.0 {
+            return Err(HealthError::invalid(
+                "weights must include at least one positive weight",
+            ));
+        }
+        if !(self.weight * 100.0).is_finite() {
+            return Err(HealthError::out_of_range(
+                "the sum of the weights is too large to compute",
+            ));
+        }
+        if self.coverage() < min_coverage {
+            return Ok(None);
+        }
+        let absent = self.weight - self.present_weight;
+        let score = match missing {
+            Missing::Renormalize if self.present_weight > 0.0 => {
+                self.weighted_sum / self.present_weight
+            }
+            Missing::Renormalize => return Ok(None),
+            Missing::Null if self.missing > 0 => return Ok(None),
+            Missing::Null | Missing::Zero => self.weighted_sum / self.weight,
+            Missing::Neutral => (self.weighted_sum + 50.0 * absent) / self.weight,
+        };
+        // A mean of values in 0..100 can drift one ulp outside it.
+        Ok(Some(score.clamp(0.0, 100.0)))
+    }
+}
+
+/// The weighted health score of `scores` (None = missing) with `weights`.
+pub fn weighted_score<I>(
+    scores: I,
+    weights: &[f64],
+    missing: Missing,
+    min_coverage: f64,
+) -> Result<Option<f64>>
+where
+    I: ExactSizeIterator<Item = Option<f64>>,
+{
+    if scores.len() != weights.len() {
+        return Err(HealthError::array(format!(
+            "scores and weights must have the same length, got {} scores and {} weights",
+            scores.len(),
+            weights.len()
+        )));
+    }
+    let min_coverage = check_min_coverage(min_coverage)?;
+    let mut totals = Totals::default();
+    for (i, (s, &w)) in scores.zip(weights).enumerate() {
+        totals.add(i + 1, s, w)?;
+    }
+    totals.score(missing, min_coverage)
+}
+
+/// Neumaier-compensated sum: the order of additions (serial vs parallel
+/// plans) changes the result by far less than one unit in the last place of a
+/// naive sum, so parallel and serial answers agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompensatedSum {
+    pub sum: f64,
+    pub compensation: f64,
+}
+
+impl CompensatedSum {
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    pub fn merge(&mut self, other: &CompensatedSum) {
+        self.add(other.sum);
+        self.add(other.compensation);
+    }
+
+    pub fn value(&self) -> f64 {
+        self.sum + self.compensation
+    }
+}
+
+/// State of `score_agg`: the weighted mean of measured scores.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WeightedMean {
+    pub weighted_sum: CompensatedSum,
+    pub weight: CompensatedSum,
+}
+
+impl WeightedMean {
+    /// Adds one row; a missing score is skipped, a missing weight is an error
+    /// the caller reports (it has no value here).
+    #[inline]
+    pub fn add(&mut self, score: f64, weight: f64) -> Result<()> {
+        if !(0.0..=100.0).contains(&score) {
+            check_score("score", score)?;
+        }
+        if !(weight >= 0.0 && weight.is_finite()) {
+            check_weight("weight", weight)?;
+        }
+        self.weighted_sum.add(weight * score);
+        self.weight.add(weight);
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &WeightedMean) {
+        self.weighted_sum.merge(&other.weighted_sum);
+        self.weight.merge(&other.weight);
+    }
+
+    /// The weighted mean, `None` when no positive weight was seen.
+    pub fn mean(&self) -> Result<Option<f64>> {
+        let w = self.weight.value();
+        if w <= 0.0 {
+            return Ok(None);
+        }
+        if !(w * 100.0).is_finite() {
+            return Err(HealthError::out_of_range(
+                "the sum of the weights is too large to compute",
+            ));
+        }
+        Ok(Some((self.weighted_sum.value() / w).clamp(0.0, 100.0)))
+    }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, v) in [
+            self.weighted_sum.sum,
+            self.weighted_sum.compensation,
+            self.weight.sum,
+            self.weight.compensation,
+        ]
+        .iter()
+        .enumerate()
+        {
+            out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != 32 {
+            return Err(HealthError::text(format!(
+                "a score_agg state has 32 bytes, got {}",
+                bytes.len()
+            )));
+        }
+        let f = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            f64::from_le_bytes(b)
+        };
+        Ok(WeightedMean {
+            weighted_sum: CompensatedSum {
+                sum: f(0),
+                compensation: f(1),
+            },
+            weight: CompensatedSum {
+                sum: f(2),
+                compensation: f(3),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use proptest::prelude::*;
+
+    fn ws(
+        scores: &[Option<f64>],
+        weights: &[f64],
+        missing: Missing,
+        min_cov: f64,
+    ) -> Result<Option<f64>> {
+        weighted_score(scores.iter().copied(), weights, missing, min_cov)
+    }
+
+    #[test]
+    fn policies_on_a_known_example() {
+        // 80 (w 30), missing (w 20), 40 (w 50)
+        let s = [Some(80.0), None, Some(40.0)];
+        let w = [30.0, 20.0, 50.0];
+        // renormalize: (2400 + 2000) / 80 = 55
+        assert_eq!(ws(&s, &w, Missing::Renormalize, 0.0).unwrap(), Some(55.0));
+        // zero: 4400 / 100 = 44
+        assert_eq!(ws(&s, &w, Missing::Zero, 0.0).unwrap(), Some(44.0));
+        // neutral: (4400 + 1000) / 100 = 54
+        assert_eq!(ws(&s, &w, Missing::Neutral, 0.0).unwrap(), Some(54.0));
+        assert_eq!(ws(&s, &w, Missing::Null, 0.0).unwrap(), None);
+        // coverage 0.8
+        assert_eq!(ws(&s, &w, Missing::Renormalize, 0.8).unwrap(), Some(55.0));
+        assert_eq!(ws(&s, &w, Missing::Renormalize, 0.81).unwrap(), None);
+        // nothing measured
+        assert_eq!(
+            ws(&[None, None], &[1.0, 1.0], Missing::Renormalize, 0.0).unwrap(),
+            None
+        );
+        assert_eq!(
+            ws(&[None, None], &[1.0, 1.0], Missing::Neutral, 0.0).unwrap(),
+            Some(50.0)
+        );
+        // a missing metric of weight 0 still counts for 'null'
+        assert_eq!(
+            ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Null, 0.0).unwrap(),
+            None
+        );
+        assert_eq!(
+            ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Renormalize, 1.0).unwrap(),
+            Some(10.0)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_element() {
+        let e = ws(&[Some(1.0)], &[1.0, 2.0], Missing::Zero, 0.0).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ArraySubscript);
+        let e = ws(&[Some(1.0), Some(2.0)], &[1.0, -2.0], Missing::Zero, 0.0).unwrap_err();
+        assert_eq!(e.message, "weights[2] must not be negative, got -2");
+        let e = ws(&[Some(1.0)], &[0.0], Missing::Zero, 0.0).unwrap_err();
+        assert_eq!(
+            e.message,
+            "weights must include at least one positive weight"
+        );
+        let e = ws(&[Some(100.5)], &[1.0], Missing::Zero, 0.0).unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (
+                ErrorKind::OutOfRange,
+                "scores[1] must be between 0 and 100, got 100.5"
+            )
+        );
+        let e = ws(&[Some(f64::NAN)], &[1.0], Missing::Zero, 0.0).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            ws(&[Some(1.0)], &[1.0], Missing::Zero, 1.5)
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidParameter
+        );
+        assert_eq!(
+            ws(&[Some(1.0)], &[f64::INFINITY], Missing::Zero, 0.0)
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidParameter
+        );
+        assert_eq!(
+            ws(&[Some(1.0)], &[1e307], Missing::Zero, 0.0)
+                .unwrap_err()
+                .kind,
+            ErrorKind::OutOfRange
+        );
+        assert_eq!(
+            Missing::parse("skip").unwrap_err().kind,
+            ErrorKind::InvalidParameter
+        );
+    }
+
+    #[test]
+    fn weighted_mean_state_round_trips() {
+        let mut m = WeightedMean::default();
+        m.add(80.0, 2.0).unwrap();
+        m.add(20.0, 1.0).unwrap();
+        assert_eq!(m.mean().unwrap(), Some(60.0));
+        assert_eq!(WeightedMean::from_bytes(&m.to_bytes()).unwrap(), m);
+        assert!(WeightedMean::from_bytes(&[0u8; 3]).is_err());
+        assert_eq!(WeightedMean::default().mean().unwrap(), None);
+        assert!(m.add(101.0, 1.0).is_err());
+        assert!(m.add(50.0, -1.0).is_err());
+    }
+
+    fn scores_and_weights() -> impl Strategy<Value = (Vec<Option<f64>>, Vec<f64>)> {
+        (1usize..12).prop_flat_map(|n| {
+            (
+                prop::collection::vec(prop::option::weighted(0.8, 0.0f64..=100.0), n),
+                prop::collection::vec(0.0f64..1000.0, n),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn score_is_in_range((s, w) in scores_and_weights(), p in 0usize..4) {
+            let missing = [Missing::Renormalize, Missing::Zero, Missing::Neutral, Missing::Null][p];
+            if let Ok(Some(v)) = ws(&s, &w, missing, 0.0) {
+                prop_assert!((0.0..=100.0).contains(&v));
+            }
+        }
+
+        #[test]
+        fn raising_a_sub_score_never_lowers_the_score(
+            (s, w) in scores_and_weights(), idx in 0usize..12, bump in 0.0f64..100.0, p in 0usize..3
+        ) {
+            let missing = [Missing::Renormalize, Missing::Zero, Missing::Neutral][p];
+            let i = idx % s.len();
+            let mut raised = s.clone();
+            raised[i] = s[i].map(|v| (v + bump).min(100.0));
+            if let (Ok(Some(a)), Ok(Some(b))) = (ws(&s, &w, missing, 0.0), ws(&raised, &w, missing, 0.0)) {
+                prop_assert!(b >= a - 1e-9, "{a} -> {b}");
+            }
+        }
+
+        #[test]
+        fn scaling_weights_changes_nothing((s, w) in scores_and_weights(), k in 1e-3f64..1e3, p in 0usize..4) {
+            let missing = [Missing::Renormalize, Missing::Zero, Missing::Neutral, Missing::Null][p];
+            let scaled: Vec<f64> = w.iter().map(|x| x * k).collect();
+            match (ws(&s, &w, missing, 0.0), ws(&s, &scaled, missing, 0.0)) {
+                (Ok(Some(a)), Ok(Some(b))) => prop_assert!((a - b).abs() < 1e-9, "{a} vs {b}"),
+                (Ok(None), Ok(None)) => {}
+                (Err(_), Err(_)) => {}
+                (a, b) => prop_assert!(false, "{a:?} vs {b:?}"),
+            }
+        }
+
+        #[test]
+        fn renormalize_without_missing_is_the_weighted_mean(
+            n in 1usize..12, seed_s in prop::collection::vec(0.0f64..=100.0, 12), seed_w in prop::collection::vec(0.01f64..100.0, 12)
+        ) {
+            let s: Vec<Option<f64>> = seed_s[..n].iter().map(|&v| Some(v)).collect();
+            let w = &seed_w[..n];
+            let mean = seed_s[..n].iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>();
+            let got = ws(&s, w, Missing::Renormalize, 0.0).unwrap().unwrap();
+            prop_assert!((got - mean).abs() < 1e-9);
+            // and with nothing missing, all policies agree
+            for m in [Missing::Zero, Missing::Neutral, Missing::Null] {
+                prop_assert!((ws(&s, w, m, 0.0).unwrap().unwrap() - got).abs() < 1e-9);
+            }
+        }
+
+        #[test]
+        fn weighted_mean_merge_equals_one_pass(rows in prop::collection::vec((0.0f64..=100.0, 0.0f64..100.0), 1..200), cut in 0usize..200) {
+            let cut = cut % rows.len();
+            let (mut all, mut left, mut right) = (WeightedMean::default(), WeightedMean::default(), WeightedMean::default());
+            for (i, &(s, w)) in rows.iter().enumerate() {
+                all.add(s, w).unwrap();
+                if i < cut { left.add(s, w).unwrap() } else { right.add(s, w).unwrap() }
+            }
+            left.merge(&right);
+            match (all.mean().unwrap(), left.mean().unwrap()) {
+                (Some(a), Some(b)) => prop_assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0)),
+                (a, b) => prop_assert_eq!(a, b),
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! SQL wrappers for API.md §2, wide form: `weighted_score` and the fast
+//! weighted-mean aggregate `score_agg`.
+
+use health_core::score::{self as scoring, Missing, WeightedMean};
+use health_core::HealthError;
+use pgrx::prelude::*;
+use pgrx::Internal;
+
+use crate::agg;
+use crate::args::floats;
+use crate::errors::{raise, OrRaise};
+
+/// Weighted health score of an array of sub-scores (NULL = missing).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn weighted_score(
+    scores: Array<f64>,
+    weights: Array<f64>,
+    missing: default!(&str, "'renormalize'"),
+    min_coverage: default!(f64, 0),
+) -> Option<f64> {
+    const F: &str = "weighted_score";
+    let policy = Missing::parse(missing).or_raise(F);
+    let weights = floats(F, "weights", &weights);
+    let result = match scores.as_slice() {
+        // Fast path: no missing metric, read PostgreSQL's array in place.
+        Ok(s) => scoring::weighted_score(s.iter().map(|&v| Some(v)), weights, policy, min_coverage),
+        Err(_) => {
+            let s: Vec<Option<f64>> = scores.iter().collect();
+            scoring::weighted_score(s.into_iter(), weights, policy, min_coverage)
+        }
+    };
+    result.or_raise(F)
+}
+
+// ---- score_agg(score, weight): internal state = WeightedMean ----
+
+const SCORE_AGG: &str = "score_agg";
+
+#[pg_extern(immutable, parallel_safe)]
+fn score_agg_trans(
+    mut state: Internal,
+    score: Option<f64>,
+    weight: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    let Some(score) = score else {
+        return Some(state);
+    };
+    let Some(weight) = weight else {
+        raise(
+            SCORE_AGG,
+            HealthError::null("weight must not be NULL for a measured score"),
+        );
+    };
+    // SAFETY: this aggregate only ever stores a WeightedMean.
+    match unsafe { agg::state_mut::<WeightedMean>(&mut state) } {
+        Some(mean) => {
+            mean.add(score, weight).or_raise(SCORE_AGG);
+            Some(state)
+        }
+        None => {
+            let mut mean = WeightedMean::default();
+            mean.add(score, weight).or_raise(SCORE_AGG);
+            Some(agg::new_state(fcinfo, SCORE_AGG, mean))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn score_agg_combine(
+    current: Internal,
+    other: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    agg::combine::<WeightedMean>(fcinfo, SCORE_AGG, current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn score_agg_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores a WeightedMean.
+    let mean = unsafe { agg::state_mut::<WeightedMean>(&mut state) }
+        .copied()
+        .unwrap_or_default();
+    mean.to_bytes().to_vec()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn score_agg_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(
+        WeightedMean::from_bytes(bytes).or_raise(SCORE_AGG),
+    ))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn score_agg_final(mut state: Internal) -> Option<f64> {
+    // SAFETY: this aggregate only ever stores a WeightedMean.
+    let mean = unsafe { agg::state_mut::<WeightedMean>(&mut state) }?;
+    mean.mean().or_raise(SCORE_AGG)
+}
+
+extension_sql!(
+    r#"
+CREATE AGGREGATE score_agg(score double precision, weight double precision) (
+    sfunc = score_agg_trans,
+    stype = internal,
+    combinefunc = score_agg_combine,
+    serialfunc = score_agg_serial,
+    deserialfunc = score_agg_deserial,
+    finalfunc = score_agg_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
+    'Weighted mean of the measured (non-NULL) scores: the fast path when no breakdown is needed.';
+"#,
+    name = "score_agg",
+    requires = [
+        score_agg_trans,
+        score_agg_combine,
+        score_agg_serial,
+        score_agg_deserial,
+        score_agg_final
+    ]
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn float(sql: &str) -> Option<f64> {
+        Spi::get_one::<f64>(sql).expect("query failed")
+    }
+
+    #[pg_test]
+    fn weighted_score_policies() {
+        let s = "ARRAY[80, NULL, 40]::float8[], ARRAY[30, 20, 50]::float8[]";
+        assert_eq!(
+            float(&format!("SELECT health.weighted_score({s})")),
+            Some(55.0)
+        );
+        assert_eq!(
+            float(&format!("SELECT health.weighted_score({s}, 'zero')")),
+            Some(44.0)
+        );
+        assert_eq!(
+            float(&format!("SELECT health.weighted_score({s}, 'neutral')")),
+            Some(54.0)
+        );
+        assert_eq!(
+            float(&format!("SELECT health.weighted_score({s}, 'null')")),
+            None
+        );
+        assert_eq!(
+            float(&format!(
+                "SELECT health.weighted_score({s}, min_coverage => 0.9)"
+            )),
+            None
+        );
+    }
+
+    #[pg_test]
+    fn score_agg_is_the_weighted_mean() {
+        let v = float("SELECT health.score_agg(s, w) FROM (VALUES (80.0, 2.0), (20.0, 1.0), (NULL, 5.0)) t(s, w)");
+        assert_eq!(v, Some(60.0));
+        assert_eq!(
+            float("SELECT health.score_agg(s, 1) FROM (VALUES (NULL::float8)) t(s)"),
+            None
+        );
+    }
+
+    #[pg_test(
+        error = "weighted_score: scores and weights must have the same length, got 2 scores and 1 weights"
+    )]
+    fn weighted_score_rejects_mismatched_arrays() {
+        Spi::get_one::<f64>("SELECT health.weighted_score('{1,2}', '{1}')").unwrap();
+    }
+}

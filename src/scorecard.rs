@@ -1,0 +1,443 @@
+//! SQL wrappers for API.md §2, long form: the `health.scorecard` type, the
+//! `scorecard(metric, score, weight)` and `rollup(scorecard)` aggregates, and
+//! the accessors `score`, `coverage`, `contributions`, `weakest`.
+
+use health_core::score::Missing;
+use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
+use health_core::HealthError;
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
+use pgrx::datum::{Datum, UnboxDatum};
+use pgrx::prelude::*;
+use pgrx::{Internal, JsonB, StringInfo};
+use serde_json::{json, Number, Value};
+
+use crate::agg;
+use crate::errors::{raise, OrRaise};
+
+/// A finished scorecard: metrics sorted by name, each with its score (NULL =
+/// missing) and weight. Text form: a JSON array of
+/// `{"metric", "score", "weight"}` objects; binary form: a compact layout
+/// (see `health_core::scorecard`), so accessors decode it in two allocations.
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Scorecard(CoreScorecard);
+
+const TYPE: &str = "scorecard";
+
+impl InOutFuncs for Scorecard {
+    fn input(input: &core::ffi::CStr) -> Self {
+        let text = input
+            .to_str()
+            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
+        Scorecard(CoreScorecard::from_text(text).or_raise(TYPE))
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&self.0.to_text());
+    }
+}
+
+impl IntoDatum for Scorecard {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let bytes = self.0.to_bytes();
+        Some(pg_sys::Datum::from(
+            pgrx::rust_byte_slice_to_bytea(&bytes).into_pg(),
+        ))
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pgrx::regtypein("health.scorecard")
+    }
+}
+
+impl FromDatum for Scorecard {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _typoid: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: a non-NULL datum of our type is a varlena we wrote (or recv validated).
+        let bytes = unsafe {
+            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            pgrx::varlena::varlena_to_byte_slice(varlena)
+        };
+        Some(Scorecard(
+            CoreScorecard::from_stored_bytes(bytes).or_raise(TYPE),
+        ))
+    }
+}
+
+unsafe impl BoxRet for Scorecard {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        match self.into_datum() {
+            None => fcinfo.return_null(),
+            // SAFETY: the datum was just allocated in the current memory context.
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+        }
+    }
+}
+
+unsafe impl UnboxDatum for Scorecard {
+    type As<'dat>
+        = Self
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
+        unsafe {
+            <Self as FromDatum>::from_datum(
+                std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum),
+                false,
+            )
+        }
+        .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL scorecard")))
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for Scorecard {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for arguments of our type.
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            raise(
+                TYPE,
+                HealthError::null(format!("argument {index} must not be NULL")),
+            )
+        })
+    }
+}
+
+// ---- binary send/receive, so COPY BINARY and binary-protocol clients work ----
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_send(card: Scorecard) -> Vec<u8> {
+    card.0.to_bytes()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_recv(mut buffer: Internal) -> Scorecard {
+    // SAFETY: a type's receive function gets a StringInfo holding the message.
+    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
+        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
+    // SAFETY: data/len describe the unread message bytes.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (buf.data as *const u8).add(buf.cursor as usize),
+            (buf.len - buf.cursor) as usize,
+        )
+    };
+    let card = CoreScorecard::from_stored_bytes(bytes).or_raise(TYPE);
+    buf.cursor = buf.len;
+    Scorecard(card)
+}
+
+extension_sql!(
+    "ALTER TYPE scorecard SET (RECEIVE = scorecard_recv, SEND = scorecard_send);",
+    name = "scorecard_binary_io",
+    requires = [Scorecard, scorecard_recv, scorecard_send]
+);
+
+// ---- scorecard(metric, score, weight) ----
+
+const SCORECARD: &str = "scorecard";
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_trans(
+    mut state: Internal,
+    metric: Option<&str>,
+    score: Option<f64>,
+    weight: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    // A row without a metric (an account LEFT JOINed to no metrics) adds nothing.
+    let Some(metric) = metric else {
+        return Some(state);
+    };
+    let Some(weight) = weight else {
+        raise(
+            SCORECARD,
+            HealthError::null(format!("weight of metric \"{metric}\" must not be NULL")),
+        );
+    };
+    // SAFETY: this aggregate only ever stores a CoreScorecard.
+    match unsafe { agg::state_mut::<CoreScorecard>(&mut state) } {
+        Some(card) => {
+            card.push(metric, score, weight).or_raise(SCORECARD);
+            Some(state)
+        }
+        None => {
+            let mut card = CoreScorecard::new();
+            card.push(metric, score, weight).or_raise(SCORECARD);
+            Some(agg::new_state(fcinfo, SCORECARD, card))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_combine(
+    current: Internal,
+    other: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    agg::combine::<CoreScorecard>(fcinfo, SCORECARD, current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores a CoreScorecard.
+    unsafe { agg::state_mut::<CoreScorecard>(&mut state) }
+        .map(|c| c.to_bytes())
+        .unwrap_or_default()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(
+        CoreScorecard::from_bytes(bytes).or_raise(SCORECARD),
+    ))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_final(mut state: Internal) -> Option<Scorecard> {
+    // SAFETY: this aggregate only ever stores a CoreScorecard.
+    let card = unsafe { agg::state_mut::<CoreScorecard>(&mut state) }?;
+    Some(Scorecard(card.finish().or_raise(SCORECARD)))
+}
+
+// ---- rollup(scorecard) ----
+
+const ROLLUP: &str = "rollup";
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_rollup_trans(
+    mut state: Internal,
+    card: Option<Scorecard>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    let Some(card) = card else { return Some(state) };
+    // SAFETY: this aggregate only ever stores a Rollup.
+    match unsafe { agg::state_mut::<Rollup>(&mut state) } {
+        Some(rollup) => {
+            rollup.add(&card.0).or_raise(ROLLUP);
+            Some(state)
+        }
+        None => {
+            let mut rollup = Rollup::new();
+            rollup.add(&card.0).or_raise(ROLLUP);
+            Some(agg::new_state(fcinfo, ROLLUP, rollup))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_rollup_combine(
+    current: Internal,
+    other: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| {
+        a.merge(b).or_raise(ROLLUP)
+    })
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_rollup_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores a Rollup.
+    unsafe { agg::state_mut::<Rollup>(&mut state) }
+        .map(|r| r.to_bytes())
+        .unwrap_or_default()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scorecard_rollup_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(Rollup::from_bytes(bytes).or_raise(ROLLUP)))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn scorecard_rollup_final(mut state: Internal) -> Option<Scorecard> {
+    // SAFETY: this aggregate only ever stores a Rollup.
+    let rollup = unsafe { agg::state_mut::<Rollup>(&mut state) }?;
+    Some(Scorecard(rollup.finish()))
+}
+
+extension_sql!(
+    r#"
+CREATE AGGREGATE scorecard(metric text, score double precision, weight double precision) (
+    sfunc = scorecard_trans,
+    stype = internal,
+    combinefunc = scorecard_combine,
+    serialfunc = scorecard_serial,
+    deserialfunc = scorecard_deserial,
+    finalfunc = scorecard_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
+    'Collects one account''s (metric, score, weight) rows into a scorecard; read it with score(), coverage(), contributions(), weakest().';
+
+CREATE AGGREGATE rollup(sc scorecard) (
+    sfunc = scorecard_rollup_trans,
+    stype = internal,
+    combinefunc = scorecard_rollup_combine,
+    serialfunc = scorecard_rollup_serial,
+    deserialfunc = scorecard_rollup_deserial,
+    finalfunc = scorecard_rollup_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(scorecard) IS
+    'Merges scorecards of the same metrics (child accounts into a parent, days into a month) by averaging each metric''s score.';
+"#,
+    name = "scorecard_aggregates",
+    requires = [
+        Scorecard,
+        scorecard_trans,
+        scorecard_combine,
+        scorecard_serial,
+        scorecard_deserial,
+        scorecard_final,
+        scorecard_rollup_trans,
+        scorecard_rollup_combine,
+        scorecard_rollup_serial,
+        scorecard_rollup_deserial,
+        scorecard_rollup_final
+    ]
+);
+
+// ---- accessors ----
+
+/// The weighted score of a scorecard, as `weighted_score` computes it.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn score(
+    sc: Scorecard,
+    missing: default!(&str, "'renormalize'"),
+    min_coverage: default!(f64, 0),
+) -> Option<f64> {
+    const F: &str = "score";
+    let policy = Missing::parse(missing).or_raise(F);
+    sc.0.score(policy, min_coverage).or_raise(F)
+}
+
+/// Weight share of the measured metrics, 0..1.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn coverage(sc: Scorecard) -> Option<f64> {
+    sc.0.coverage()
+}
+
+/// One object per metric, most points lost first.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn contributions(sc: Scorecard, missing: default!(&str, "'renormalize'")) -> Option<JsonB> {
+    const F: &str = "contributions";
+    let policy = Missing::parse(missing).or_raise(F);
+    let parts = sc.0.contributions(policy).or_raise(F)?;
+    let items = parts
+        .iter()
+        .map(|c| {
+            json!({
+                "metric": c.metric,
+                "score": c.score.map(number).unwrap_or(Value::Null),
+                "weight": number(c.weight),
+                "weight_share": number(c.weight_share),
+                "points": number(c.points),
+                "points_lost": number(c.points_lost),
+            })
+        })
+        .collect();
+    Some(JsonB(Value::Array(items)))
+}
+
+/// The `n` metrics losing the most points.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn weakest(sc: Scorecard, n: default!(i32, 1)) -> Vec<String> {
+    sc.0.weakest(n as i64)
+        .or_raise("weakest")
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whole numbers print as integers (80, not 80.0) in the jsonb output.
+fn number(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::Number(Number::from(v as i64))
+    } else {
+        Number::from_f64(v)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    const ROWS: &str =
+        "(VALUES ('usage', 80.0, 25.0), ('nps', 40.0, 30.0), ('tickets', NULL, 10.0)) t(m, s, w)";
+
+    #[pg_test]
+    fn scorecard_accessors() {
+        let score = Spi::get_one::<f64>(&format!(
+            "SELECT health.score(health.scorecard(m, s, w)) FROM {ROWS}"
+        ))
+        .unwrap();
+        assert_eq!(score, Some(3200.0 / 55.0));
+        let cov = Spi::get_one::<f64>(&format!(
+            "SELECT health.coverage(health.scorecard(m, s, w)) FROM {ROWS}"
+        ))
+        .unwrap();
+        assert_eq!(cov, Some(55.0 / 65.0));
+        let weakest = Spi::get_one::<Vec<String>>(&format!(
+            "SELECT health.weakest(health.scorecard(m, s, w), 2) FROM {ROWS}"
+        ))
+        .unwrap();
+        assert_eq!(weakest, Some(vec!["nps".to_string(), "usage".to_string()]));
+        let first = Spi::get_one::<String>(&format!(
+            "SELECT health.contributions(health.scorecard(m, s, w)) -> 0 ->> 'metric' FROM {ROWS}"
+        ))
+        .unwrap();
+        assert_eq!(first.as_deref(), Some("nps"));
+    }
+
+    #[pg_test]
+    fn scorecard_text_round_trip() {
+        let text = Spi::get_one::<String>(&format!(
+            "SELECT health.scorecard(m, s, w)::text FROM {ROWS}"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            text,
+            r#"[{"metric": "nps", "score": 40, "weight": 30}, {"metric": "tickets", "score": null, "weight": 10}, {"metric": "usage", "score": 80, "weight": 25}]"#
+        );
+        let again =
+            Spi::get_one::<f64>(&format!("SELECT health.score('{text}'::health.scorecard)"))
+                .unwrap();
+        assert_eq!(again, Some(3200.0 / 55.0));
+    }
+
+    #[pg_test(error = "scorecard: metric \"nps\" appears more than once in one scorecard group")]
+    fn scorecard_rejects_duplicate_metric() {
+        Spi::get_one::<f64>(
+            "SELECT health.score(health.scorecard(m, 1, 1)) FROM (VALUES ('nps'), ('nps')) t(m)",
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn rollup_averages() {
+        let v = Spi::get_one::<f64>(
+            "SELECT health.score(health.rollup(sc)) FROM (
+                SELECT health.scorecard(m, s, 1) AS sc FROM (VALUES (1, 'a', 40.0), (1, 'b', 80.0), (2, 'a', 60.0), (2, 'b', NULL)) t(id, m, s) GROUP BY id
+             ) x",
+        )
+        .unwrap();
+        // a = mean(40, 60) = 50, b = 80 -> 65
+        assert_eq!(v, Some(65.0));
+    }
+}
