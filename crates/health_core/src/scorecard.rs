@@ -192,7 +192,8 @@ impl Scorecard {
         Ok(Some(out))
     }
 
-    /// The `n` measured metrics that lose the most points.
+    /// The `n` measured metrics that lose the most points; metrics that lose
+    /// none (a perfect 100, or weight 0) are never "weak".
     pub fn weakest(&self, n: i64) -> Result<Vec<&str>> {
         if n < 0 {
             return Err(HealthError::invalid(format!(
@@ -205,7 +206,7 @@ impl Scorecard {
             .unwrap_or_default();
         Ok(contributions
             .into_iter()
-            .filter(|c| c.score.is_some())
+            .filter(|c| c.score.is_some() && c.points_lost > 0.0)
             .take(n as usize)
             .map(|c| c.metric)
             .collect())
@@ -537,6 +538,12 @@ mod tests {
         assert_eq!(c.contributions(Missing::Null).unwrap(), None);
         assert_eq!(c.weakest(1).unwrap(), ["nps"]);
         assert_eq!(c.weakest(5).unwrap(), ["nps", "usage"]);
+        let perfect = card(&[
+            ("a", Some(100.0), 1.0),
+            ("b", Some(90.0), 1.0),
+            ("c", Some(10.0), 0.0),
+        ]);
+        assert_eq!(perfect.weakest(3).unwrap(), ["b"]);
         assert!(c.weakest(0).unwrap().is_empty());
         assert!(c.weakest(-1).is_err());
     }

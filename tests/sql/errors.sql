@@ -1,0 +1,122 @@
+-- Every bad input is an ERROR with a specific SQLSTATE and a message naming
+-- the argument and the bad value. sql_error() (see setup.sql) shows
+-- "SQLSTATE message" so the cases can be listed side by side.
+--   22023 invalid_parameter_value     22003 numeric_value_out_of_range
+--   2202E array_subscript_error       22004 null_value_not_allowed
+--   22P02 invalid_text_representation 21000 cardinality_violation
+
+-- NaN and +-Infinity where a number is needed
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.scale_linear('NaN', 0, 10)$$),
+    ($$SELECT health.scale_linear(5, '-Infinity', 10)$$),
+    ($$SELECT health.scale_linear(5, 0, 'Infinity')$$),
+    ($$SELECT health.scale_log('Infinity', 0, 10)$$),
+    ($$SELECT health.scale_target('NaN', 10)$$),
+    ($$SELECT health.scale_bands('NaN', '{1}', '{0,100}')$$),
+    ($$SELECT health.scale_bands(1, '{1,Infinity}', '{0,50,100}')$$),
+    ($$SELECT health.scale_piecewise('Infinity', '{0,1}', '{0,100}')$$),
+    ($$SELECT health.scale_zscore(1, 'NaN', 1)$$),
+    ($$SELECT health.weighted_score('{NaN}', '{1}')$$),
+    ($$SELECT health.weighted_score('{50}', '{Infinity}')$$),
+    ($$SELECT health.weighted_score('{50}', '{1}', min_coverage => 'NaN')$$),
+    ($$SELECT health.tier('NaN')$$),
+    ($$SELECT health.tier(50, '{40,NaN}')$$),
+    ($$SELECT health.grade('Infinity')$$),
+    ($$SELECT health.score_agg(s, 1) FROM (VALUES ('NaN'::float8)) t(s)$$),
+    ($$SELECT health.scorecard('nps', 'NaN', 1)$$)
+) AS cases(q);
+
+-- lo >= hi, and other parameters outside their domain
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.scale_linear(5, 10, 0)$$),
+    ($$SELECT health.scale_linear(5, 10, 10)$$),
+    ($$SELECT health.scale_log(5, 10, 1)$$),
+    ($$SELECT health.scale_log(-1, 0, 10)$$),
+    ($$SELECT health.scale_log(5, -1, 10)$$),
+    ($$SELECT health.scale_target(5, 0)$$),
+    ($$SELECT health.scale_target(-5, 10)$$),
+    ($$SELECT health.scale_zscore(1, 0, 0)$$),
+    ($$SELECT health.scale_zscore(1, 0, -2)$$),
+    ($$SELECT health.weighted_score('{50}', '{1}', min_coverage => 1.5)$$),
+    ($$SELECT health.weakest('[{"metric":"a","score":1,"weight":1}]', -1)$$)
+) AS cases(q);
+
+-- negative or all-zero weights
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.weighted_score('{50,60}', '{1,-1}')$$),
+    ($$SELECT health.weighted_score('{50,60}', '{0,0}')$$),
+    ($$SELECT health.weighted_score('{}', '{}')$$),
+    ($$SELECT health.score_agg(50, -1)$$),
+    ($$SELECT health.scorecard('nps', 50, -1)$$),
+    ($$SELECT health.score(health.scorecard(m, 50, 0)) FROM (VALUES ('a'), ('b')) t(m)$$)
+) AS cases(q);
+
+-- arrays of different or wrong lengths
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.weighted_score('{50,60}', '{1}')$$),
+    ($$SELECT health.scale_bands(1, '{1,2}', '{0,100}')$$),
+    ($$SELECT health.scale_piecewise(1, '{1,2,3}', '{0,100}')$$),
+    ($$SELECT health.scale_piecewise(1, '{1}', '{100}')$$),
+    ($$SELECT health.tier(50, '{40,70}', '{low,high}')$$),
+    ($$SELECT health.color(50, '{40}')$$)
+) AS cases(q);
+
+-- cutoffs or knots not strictly ascending
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.scale_bands(1, '{5,2}', '{0,50,100}')$$),
+    ($$SELECT health.scale_bands(1, '{2,2}', '{0,50,100}')$$),
+    ($$SELECT health.scale_piecewise(1, '{0,10,10}', '{0,50,100}')$$),
+    ($$SELECT health.tier(50, '{70,40}')$$),
+    ($$SELECT health.color(50, '{70,40}')$$)
+) AS cases(q);
+
+-- sub-scores outside [0, 100]
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.weighted_score('{50,101}', '{1,1}')$$),
+    ($$SELECT health.weighted_score('{-0.5}', '{1}')$$),
+    ($$SELECT health.scale_bands(1, '{1}', '{0,120}')$$),
+    ($$SELECT health.scale_piecewise(1, '{0,1}', '{-10,100}')$$),
+    ($$SELECT health.score_agg(100.5, 1)$$),
+    ($$SELECT health.scorecard('nps', 150, 1)$$),
+    ($$SELECT health.tier(100.01)$$),
+    ($$SELECT health.color(-1)$$),
+    ($$SELECT health.grade(101)$$)
+) AS cases(q);
+
+-- unknown policy names
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.scale_linear(5, 0, 10, true, 'ignore')$$),
+    ($$SELECT health.scale_log(5, 0, 10, true, 'CLAMP')$$),
+    ($$SELECT health.weighted_score('{50}', '{1}', 'average')$$),
+    ($$SELECT health.score('[{"metric":"a","score":1,"weight":1}]', 'skip')$$),
+    ($$SELECT health.contributions('[{"metric":"a","score":1,"weight":1}]', 'mean')$$)
+) AS cases(q);
+
+-- NULL elements where a value is required
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.weighted_score('{50,60}', '{1,NULL}')$$),
+    ($$SELECT health.scale_bands(1, '{NULL}', '{0,100}')$$),
+    ($$SELECT health.scale_piecewise(1, '{0,1}', '{0,NULL}')$$),
+    ($$SELECT health.tier(50, '{40,70}', '{a,NULL,c}')$$),
+    ($$SELECT health.score_agg(50, NULL)$$),
+    ($$SELECT health.scorecard('nps', 50, NULL)$$)
+) AS cases(q);
+
+-- a metric twice in one scorecard group
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.scorecard(m, 50, 1) FROM (VALUES ('nps'), ('usage'), ('nps')) t(m)$$),
+    ($$SELECT '[{"metric":"a","score":1,"weight":1},{"metric":"a","score":2,"weight":1}]'::health.scorecard$$)
+) AS cases(q);
+
+-- malformed scorecard text, and rollups of differently weighted metrics
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT 'not json'::health.scorecard$$),
+    ($$SELECT '[{"metric":"a","score":1}]'::health.scorecard$$),
+    ($$SELECT '[{"metric":"a","score":1,"weight":1,"note":"x"}]'::health.scorecard$$),
+    ($$SELECT health.rollup(sc) FROM (VALUES ('[{"metric":"a","score":1,"weight":1}]'::health.scorecard),
+                                            ('[{"metric":"a","score":2,"weight":2}]'::health.scorecard)) t(sc)$$)
+) AS cases(q);
+
+-- How an error looks in psql
+SELECT health.scale_linear(5, 10, 0);
+SELECT health.weighted_score('{50,60}', '{1}');

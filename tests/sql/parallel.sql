@@ -1,0 +1,78 @@
+-- Every aggregate gives the same answer in a forced-parallel plan as in a
+-- serial one, on 250 000 rows (25 000 accounts x 10 metrics).
+CREATE TABLE par_metrics AS
+SELECT a AS account, 'metric_' || m AS metric,
+       CASE WHEN (a * 7 + m) % 13 = 0 THEN NULL ELSE ((a * 37 + m * 101) % 1001) / 10.0 END::float8 AS score,
+       (m + 1)::float8 AS weight
+FROM generate_series(1, 25000) AS a, generate_series(0, 9) AS m;
+ANALYZE par_metrics;
+
+-- Does this plan aggregate in parallel workers?
+CREATE FUNCTION plan_is_parallel(query text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE line text; found boolean := false;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        IF line LIKE '%Partial%Aggregate%' THEN found := true; END IF;
+    END LOOP;
+    RETURN found;
+END $$;
+
+-- The queries, each written so that its result is one comparable row.
+CREATE TEMP TABLE par_queries(name text, query text);
+INSERT INTO par_queries VALUES
+ ('score_agg, one group',
+  $$SELECT health.score_agg(score, weight)::text FROM par_metrics$$),
+ ('score_agg, per account',
+  $$SELECT md5(string_agg(account || ':' || round(s::numeric, 9), ',' ORDER BY account)) FROM (SELECT account, health.score_agg(score, weight) AS s FROM par_metrics GROUP BY account) x$$),
+ ('scorecard, one group of distinct metrics',
+  $$SELECT health.scorecard(metric || '/' || account, score, weight)::text FROM par_metrics$$),
+ ('scorecard, per account',
+  $$SELECT md5(string_agg(account || ':' || sc::text, ',' ORDER BY account)) FROM (SELECT account, health.scorecard(metric, score, weight) AS sc FROM par_metrics GROUP BY account) x$$),
+ ('rollup of stored scorecards',
+  $$SELECT health.rollup(sc)::text FROM par_cards$$);
+
+CREATE TABLE par_cards AS
+SELECT account, health.scorecard(metric, score, weight) AS sc FROM par_metrics GROUP BY account;
+ANALYZE par_cards;
+
+-- serial answers
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_answers AS
+SELECT name, (SELECT plan_is_parallel(query)) AS parallel, NULL::text AS answer FROM par_queries;
+DO $$ DECLARE r record; a text; BEGIN
+  FOR r IN SELECT * FROM par_queries LOOP
+    EXECUTE r.query INTO a;
+    UPDATE serial_answers SET answer = a WHERE name = r.name;
+  END LOOP; END $$;
+
+-- forced-parallel answers
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+CREATE TEMP TABLE parallel_answers AS
+SELECT name, (SELECT plan_is_parallel(query)) AS parallel, NULL::text AS answer FROM par_queries;
+DO $$ DECLARE r record; a text; BEGIN
+  FOR r IN SELECT * FROM par_queries LOOP
+    EXECUTE r.query INTO a;
+    UPDATE parallel_answers SET answer = a WHERE name = r.name;
+  END LOOP; END $$;
+
+SELECT s.name, s.parallel AS serial_plan_parallel, p.parallel AS forced_plan_parallel,
+       s.answer = p.answer AS same_answer, length(s.answer) > 0 AS answered
+FROM serial_answers s JOIN parallel_answers p USING (name) ORDER BY s.name;
+
+-- the plan shape, for the record
+EXPLAIN (COSTS OFF) SELECT account, health.scorecard(metric, score, weight) FROM par_metrics GROUP BY account;
+
+-- and the answers are right: every account against the hand-written weighted mean
+RESET ALL;
+SELECT count(*) AS accounts,
+       count(*) FILTER (WHERE abs(agg - hand) > 1e-9) AS score_agg_mismatches,
+       count(*) FILTER (WHERE abs(card - hand) > 1e-9) AS scorecard_mismatches
+FROM (SELECT account,
+             health.score_agg(score, weight) AS agg,
+             health.score(health.scorecard(metric, score, weight)) AS card,
+             sum(score * weight) / sum(weight) FILTER (WHERE score IS NOT NULL) AS hand
+      FROM par_metrics GROUP BY account) x;
