@@ -30,6 +30,19 @@ pub fn new_state<T>(fcinfo: pg_sys::FunctionCallInfo, function: &str, state: T) 
     unsafe { PgMemoryContexts::For(context).switch_to(|_| Internal::new(state)) }
 }
 
+/// Copies a plain-data `state` into the aggregate memory context: no Rust
+/// allocation and no drop callback, so a million groups cost a million
+/// pallocs and nothing at reset.
+pub fn new_plain_state<T: Copy>(fcinfo: pg_sys::FunctionCallInfo, function: &str, state: T) -> Internal {
+    let context = aggregate_context(fcinfo, function);
+    // SAFETY: palloc returns memory aligned for any type (MAXALIGN), sized for T.
+    unsafe {
+        let ptr = pg_sys::MemoryContextAlloc(context, std::mem::size_of::<T>()) as *mut T;
+        ptr.write(state);
+        Internal::from(Some(pg_sys::Datum::from(ptr)))
+    }
+}
+
 /// The state behind an `internal` argument, if any.
 ///
 /// SAFETY: the caller names the type it stored with [`new_state`] for this

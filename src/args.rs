@@ -1,18 +1,353 @@
-//! Argument conversion shared by the wrappers.
+//! Argument types for the hot paths. pgrx's `Array<f64>` looks up the element
+//! type's layout on every call (~200 ns); these read PostgreSQL's array and
+//! text datums in place instead (~10 ns), which is what keeps the extension
+//! as fast as hand-written SQL.
 
 use health_core::HealthError;
+use pgrx::callconv::{Arg, ArgAbi};
+use pgrx::datum::{Array, Datum, UnboxDatum};
+use pgrx::pgrx_sql_entity_graph::metadata::{
+    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
+};
 use pgrx::prelude::*;
 
 use crate::errors::raise;
 
-/// The elements of a float8[] argument; NULL elements are an error (22004).
-/// Borrows PostgreSQL's array data directly (no copy).
-pub fn floats<'a>(function: &str, name: &str, array: &'a Array<'a, f64>) -> &'a [f64] {
-    match array.as_slice() {
-        Ok(slice) => slice,
-        Err(_) => raise(
-            function,
-            HealthError::null(format!("{name} must not contain NULL elements")),
-        ),
+/// A `float8[]` argument, read in place. NULL elements are kept as a bitmap.
+pub struct FloatArray<'a> {
+    /// The non-NULL elements, packed (PostgreSQL stores no space for NULLs).
+    values: std::borrow::Cow<'a, [f64]>,
+    /// Null bitmap (bit set = present), if the array has NULLs.
+    nulls: Option<&'a [u8]>,
+    len: usize,
+}
+
+impl<'a> FloatArray<'a> {
+    /// The elements, if none is NULL.
+    pub fn as_slice(&self) -> Option<&[f64]> {
+        self.nulls.is_none().then_some(&self.values[..])
+    }
+
+    /// The elements, raising 22004 naming `name` when one is NULL.
+    pub fn values(&self, function: &str, name: &str) -> &[f64] {
+        self.as_slice().unwrap_or_else(|| {
+            raise(
+                function,
+                HealthError::null(format!("{name} must not contain NULL elements")),
+            )
+        })
+    }
+
+    /// Every element, NULL as `None`.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<f64>> + '_ {
+        let mut next = 0;
+        (0..self.len).map(move |i| match self.nulls {
+            Some(bits) if bits[i / 8] & (1 << (i % 8)) == 0 => None,
+            _ => {
+                next += 1;
+                Some(self.values[next - 1])
+            }
+        })
+    }
+
+    /// SAFETY: `datum` is a non-NULL `float8[]` datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        unsafe {
+            let array = detoasted(datum) as *mut pg_sys::ArrayType;
+            if (*array).elemtype != pg_sys::FLOAT8OID {
+                raise("customer_health", HealthError::invalid("expected a float8[] argument"));
+            }
+            let ndim = (*array).ndim as usize;
+            let base = array as *const u8;
+            let header = std::mem::size_of::<pg_sys::ArrayType>();
+            let dims = std::slice::from_raw_parts(base.add(header) as *const i32, ndim);
+            let len = if ndim == 0 {
+                0
+            } else {
+                dims.iter().map(|&d| d as usize).product()
+            };
+            let bitmap_at = header + 2 * std::mem::size_of::<i32>() * ndim;
+            let (data, nulls) = if (*array).dataoffset == 0 {
+                (base.add(maxalign(bitmap_at)), None)
+            } else {
+                let bits = std::slice::from_raw_parts(base.add(bitmap_at), len.div_ceil(8));
+                (base.add((*array).dataoffset as usize), Some(bits))
+            };
+            let present = match nulls {
+                None => len,
+                Some(bits) => (0..len).filter(|&i| bits[i / 8] & (1 << (i % 8)) != 0).count(),
+            };
+            let values = if (data as usize) % std::mem::align_of::<f64>() == 0 {
+                std::borrow::Cow::Borrowed(std::slice::from_raw_parts(data as *const f64, present))
+            } else {
+                std::borrow::Cow::Owned(
+                    (0..present)
+                        .map(|i| (data as *const f64).add(i).read_unaligned())
+                        .collect(),
+                )
+            };
+            FloatArray { values, nulls, len }
+        }
+    }
+}
+
+/// The datum as a plain 4-byte-header varlena. Calls into PostgreSQL (behind
+/// pgrx's sigsetjmp guard, ~20 ns) only when the value really is toasted,
+/// compressed or short-headed; constants and most column values are not.
+///
+/// SAFETY: `datum` is a non-NULL varlena datum.
+unsafe fn detoasted(datum: pg_sys::Datum) -> *mut pg_sys::varlena {
+    unsafe {
+        let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+        if pgrx::varlena::varatt_is_4b_u(ptr) {
+            ptr
+        } else {
+            pg_sys::pg_detoast_datum(ptr)
+        }
+    }
+}
+
+/// A short `text` argument naming a policy (`'clamp'`, `'renormalize'`):
+/// its bytes, read in place when the value is not toasted.
+pub struct Word<'a>(&'a [u8]);
+
+impl<'a> Word<'a> {
+    /// The text, or 22023 when it is not UTF-8 (then it names no policy).
+    pub fn as_str(&self, function: &str, name: &str) -> &'a str {
+        std::str::from_utf8(self.0)
+            .unwrap_or_else(|_| raise(function, HealthError::invalid(format!("{name} is not valid UTF-8"))))
+    }
+
+    /// SAFETY: `datum` is a non-NULL `text` datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        unsafe {
+            let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+            let ptr = if pgrx::varlena::varatt_is_1b(ptr) && !pgrx::varlena::varatt_is_1b_e(ptr)
+                || pgrx::varlena::varatt_is_4b_u(ptr)
+            {
+                ptr
+            } else {
+                pg_sys::pg_detoast_datum_packed(ptr)
+            };
+            Word(pgrx::varlena::varlena_to_byte_slice(ptr))
+        }
+    }
+}
+
+impl<'a> FromDatum for Word<'a> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: PostgreSQL passes a text datum for our text parameters.
+        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+    }
+}
+
+unsafe impl<'a> UnboxDatum for Word<'a> {
+    type As<'dat>
+        = Word<'dat>
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: as above; the datum outlives 'dat.
+        unsafe { Word::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for Word<'fcx> {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for text arguments.
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            raise(
+                "customer_health",
+                HealthError::null(format!("argument {index} must not be NULL")),
+            )
+        })
+    }
+}
+
+unsafe impl<'a> SqlTranslatable for Word<'a> {
+    const TYPE_IDENT: &'static str = <&'static str as SqlTranslatable>::TYPE_IDENT;
+    const TYPE_ORIGIN: TypeOrigin = <&'static str as SqlTranslatable>::TYPE_ORIGIN;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <&'static str as SqlTranslatable>::ARGUMENT_SQL;
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <&'static str as SqlTranslatable>::RETURN_SQL;
+}
+
+fn maxalign(n: usize) -> usize {
+    let a = pg_sys::MAXIMUM_ALIGNOF as usize;
+    n.div_ceil(a) * a
+}
+
+impl<'a> FromDatum for FloatArray<'a> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: PostgreSQL passes a float8[] datum for our float8[] parameters.
+        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+    }
+}
+
+unsafe impl<'a> UnboxDatum for FloatArray<'a> {
+    type As<'dat>
+        = FloatArray<'dat>
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: as above; the datum outlives 'dat.
+        unsafe { FloatArray::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for FloatArray<'fcx> {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for float8[] arguments.
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            raise(
+                "customer_health",
+                HealthError::null(format!("argument {index} must not be NULL")),
+            )
+        })
+    }
+}
+
+// SQL type: exactly what pgrx declares for Array<f64>, i.e. `double precision[]`.
+unsafe impl<'a> SqlTranslatable for FloatArray<'a> {
+    const TYPE_IDENT: &'static str = <Array<'static, f64> as SqlTranslatable>::TYPE_IDENT;
+    const TYPE_ORIGIN: TypeOrigin = <Array<'static, f64> as SqlTranslatable>::TYPE_ORIGIN;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <Array<'static, f64> as SqlTranslatable>::ARGUMENT_SQL;
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Array<'static, f64> as SqlTranslatable>::RETURN_SQL;
+}
+
+/// A `text[]` argument kept as its raw bytes: a call-site cache compares the
+/// bytes (a memcmp), and only a changed array is decoded (see `tier`).
+pub struct TextArray<'a> {
+    datum: pg_sys::Datum,
+    raw: &'a [u8],
+}
+
+impl<'a> TextArray<'a> {
+    pub fn raw(&self) -> &[u8] {
+        self.raw
+    }
+
+    /// The elements, raising 22004 naming `name` when one is NULL.
+    pub fn to_strings(&self, function: &str, name: &str) -> Vec<String> {
+        // SAFETY: the datum is the non-NULL text[] this struct was made from.
+        let array = unsafe { Array::<&str>::from_datum(self.datum, false) }
+            .unwrap_or_else(|| raise(function, HealthError::null(format!("{name} must not be NULL"))));
+        array
+            .iter()
+            .map(|v| match v {
+                Some(s) => s.to_string(),
+                None => raise(
+                    function,
+                    HealthError::null(format!("{name} must not contain NULL elements")),
+                ),
+            })
+            .collect()
+    }
+
+    /// SAFETY: `datum` is a non-NULL `text[]` datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        unsafe {
+            let ptr = detoasted(datum);
+            let raw = std::slice::from_raw_parts(ptr as *const u8, pgrx::varlena::varsize_any(ptr));
+            TextArray {
+                datum: pg_sys::Datum::from(ptr),
+                raw,
+            }
+        }
+    }
+}
+
+impl<'a> FromDatum for TextArray<'a> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: PostgreSQL passes a text[] datum for our text[] parameters.
+        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+    }
+}
+
+unsafe impl<'a> UnboxDatum for TextArray<'a> {
+    type As<'dat>
+        = TextArray<'dat>
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: as above; the datum outlives 'dat.
+        unsafe { TextArray::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for TextArray<'fcx> {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for text[] arguments.
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            raise(
+                "customer_health",
+                HealthError::null(format!("argument {index} must not be NULL")),
+            )
+        })
+    }
+}
+
+unsafe impl<'a> SqlTranslatable for TextArray<'a> {
+    const TYPE_IDENT: &'static str = <Array<'static, &'static str> as SqlTranslatable>::TYPE_IDENT;
+    const TYPE_ORIGIN: TypeOrigin = <Array<'static, &'static str> as SqlTranslatable>::TYPE_ORIGIN;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
+        <Array<'static, &'static str> as SqlTranslatable>::ARGUMENT_SQL;
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Array<'static, &'static str> as SqlTranslatable>::RETURN_SQL;
+}
+
+/// A value computed once per call site (`flinfo->fn_extra`) and reused while
+/// the key bytes stay the same: how pg_jsonschema and PostgreSQL's own regex
+/// cache avoid re-parsing constant arguments on every row.
+struct CallSiteCache<T> {
+    key: Vec<u8>,
+    value: T,
+}
+
+/// The cached value for `key`, built by `build` on the first call or when the
+/// key changes. `T` must be the only type cached by this function.
+pub fn cached<'f, T: 'static>(fcinfo: pg_sys::FunctionCallInfo, key: &[&[u8]], build: impl FnOnce() -> T) -> &'f T {
+    // SAFETY: fcinfo/flinfo are live for this call; fn_extra belongs to this
+    // function and only ever holds a CallSiteCache<T> allocated below in
+    // fn_mcxt, which outlives every call made through this flinfo.
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let slot = (*flinfo).fn_extra as *mut CallSiteCache<T>;
+        let matches = |cache: &CallSiteCache<T>| {
+            let mut at = 0;
+            for part in key {
+                let end = at + part.len();
+                if end > cache.key.len() || &cache.key[at..end] != *part {
+                    return false;
+                }
+                at = end;
+            }
+            at == cache.key.len()
+        };
+        if !slot.is_null() && matches(&*slot) {
+            return &(*slot).value;
+        }
+        let value = build();
+        let key = key.concat();
+        if slot.is_null() {
+            let new =
+                pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(CallSiteCache { key, value });
+            (*flinfo).fn_extra = new as *mut std::ffi::c_void;
+            &(*new).value
+        } else {
+            (*slot).key = key;
+            (*slot).value = value;
+            &(*slot).value
+        }
     }
 }

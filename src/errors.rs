@@ -17,11 +17,7 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
 
 /// Raises `err` as a SQL ERROR prefixed with the SQL function name.
 pub fn raise(function: &str, err: HealthError) -> ! {
-    ereport!(
-        ERROR,
-        sqlstate(err.kind),
-        format!("{function}: {}", err.message)
-    );
+    ereport!(ERROR, sqlstate(err.kind), format!("{function}: {}", err.message));
 }
 
 /// Unwraps a core result or raises its error for `function`.

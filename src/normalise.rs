@@ -3,7 +3,7 @@
 use health_core::normalise::{self as norm, OutOfRange};
 use pgrx::prelude::*;
 
-use crate::args::floats;
+use crate::args::{FloatArray, Word};
 use crate::errors::OrRaise;
 
 /// Linear scale between `lo` and `hi` (see docs/reference.md).
@@ -13,10 +13,10 @@ fn scale_linear(
     lo: f64,
     hi: f64,
     higher_is_better: default!(bool, true),
-    out_of_range: default!(&str, "'clamp'"),
+    out_of_range: default!(Word, "'clamp'"),
 ) -> Option<f64> {
     const F: &str = "scale_linear";
-    let policy = OutOfRange::parse(out_of_range).or_raise(F);
+    let policy = OutOfRange::parse(out_of_range.as_str(F, "out_of_range")).or_raise(F);
     norm::scale_linear(value, lo, hi, higher_is_better, policy).or_raise(F)
 }
 
@@ -27,10 +27,10 @@ fn scale_log(
     lo: f64,
     hi: f64,
     higher_is_better: default!(bool, true),
-    out_of_range: default!(&str, "'clamp'"),
+    out_of_range: default!(Word, "'clamp'"),
 ) -> Option<f64> {
     const F: &str = "scale_log";
-    let policy = OutOfRange::parse(out_of_range).or_raise(F);
+    let policy = OutOfRange::parse(out_of_range.as_str(F, "out_of_range")).or_raise(F);
     norm::scale_log(value, lo, hi, higher_is_better, policy).or_raise(F)
 }
 
@@ -42,26 +42,16 @@ fn scale_target(value: f64, target: f64, higher_is_better: default!(bool, true))
 
 /// Piecewise-constant bands, upper-inclusive.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn scale_bands(value: f64, cutoffs: Array<f64>, scores: Array<f64>) -> f64 {
+fn scale_bands(value: f64, cutoffs: FloatArray, scores: FloatArray) -> f64 {
     const F: &str = "scale_bands";
-    norm::scale_bands(
-        value,
-        floats(F, "cutoffs", &cutoffs),
-        floats(F, "scores", &scores),
-    )
-    .or_raise(F)
+    norm::scale_bands(value, cutoffs.values(F, "cutoffs"), scores.values(F, "scores")).or_raise(F)
 }
 
 /// Linear interpolation through (knot, score) points, flat beyond the ends.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn scale_piecewise(value: f64, knots: Array<f64>, scores: Array<f64>) -> f64 {
+fn scale_piecewise(value: f64, knots: FloatArray, scores: FloatArray) -> f64 {
     const F: &str = "scale_piecewise";
-    norm::scale_piecewise(
-        value,
-        floats(F, "knots", &knots),
-        floats(F, "scores", &scores),
-    )
-    .or_raise(F)
+    norm::scale_piecewise(value, knots.values(F, "knots"), scores.values(F, "scores")).or_raise(F)
 }
 
 /// 100 * Phi((value - mean) / stddev).
@@ -92,10 +82,7 @@ mod tests {
         );
         assert_eq!(float("SELECT health.scale_linear(NULL, 0, 10)"), None);
         assert_eq!(float("SELECT health.scale_target(15, 20)"), Some(75.0));
-        assert_eq!(
-            float("SELECT health.scale_target(40, 20, false)"),
-            Some(50.0)
-        );
+        assert_eq!(float("SELECT health.scale_target(40, 20, false)"), Some(50.0));
         assert_eq!(
             float("SELECT health.scale_bands(20, '{10,20}', '{0,50,100}')"),
             Some(50.0)

@@ -7,27 +7,24 @@ use pgrx::prelude::*;
 use pgrx::Internal;
 
 use crate::agg;
-use crate::args::floats;
+use crate::args::{FloatArray, Word};
 use crate::errors::{raise, OrRaise};
 
 /// Weighted health score of an array of sub-scores (NULL = missing).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn weighted_score(
-    scores: Array<f64>,
-    weights: Array<f64>,
-    missing: default!(&str, "'renormalize'"),
+    scores: FloatArray,
+    weights: FloatArray,
+    missing: default!(Word, "'renormalize'"),
     min_coverage: default!(f64, 0),
 ) -> Option<f64> {
     const F: &str = "weighted_score";
-    let policy = Missing::parse(missing).or_raise(F);
-    let weights = floats(F, "weights", &weights);
+    let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
+    let weights = weights.values(F, "weights");
     let result = match scores.as_slice() {
-        // Fast path: no missing metric, read PostgreSQL's array in place.
-        Ok(s) => scoring::weighted_score(s.iter().map(|&v| Some(v)), weights, policy, min_coverage),
-        Err(_) => {
-            let s: Vec<Option<f64>> = scores.iter().collect();
-            scoring::weighted_score(s.into_iter(), weights, policy, min_coverage)
-        }
+        // Fast path: no missing metric.
+        Some(s) => scoring::weighted_score(s.iter().map(|&v| Some(v)), weights, policy, min_coverage),
+        None => scoring::weighted_score(scores.iter(), weights, policy, min_coverage),
     };
     result.or_raise(F)
 }
@@ -61,17 +58,13 @@ fn score_agg_trans(
         None => {
             let mut mean = WeightedMean::default();
             mean.add(score, weight).or_raise(SCORE_AGG);
-            Some(agg::new_state(fcinfo, SCORE_AGG, mean))
+            Some(agg::new_plain_state(fcinfo, SCORE_AGG, mean))
         }
     }
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn score_agg_combine(
-    current: Internal,
-    other: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
+fn score_agg_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
     agg::combine::<WeightedMean>(fcinfo, SCORE_AGG, current, other, |a, b| a.merge(b))
 }
 
@@ -85,8 +78,10 @@ fn score_agg_serial(mut state: Internal) -> Vec<u8> {
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
-fn score_agg_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(
+fn score_agg_deserial(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    Some(agg::new_plain_state(
+        fcinfo,
+        SCORE_AGG,
         WeightedMean::from_bytes(bytes).or_raise(SCORE_AGG),
     ))
 }
@@ -107,6 +102,7 @@ CREATE AGGREGATE score_agg(score double precision, weight double precision) (
     serialfunc = score_agg_serial,
     deserialfunc = score_agg_deserial,
     finalfunc = score_agg_final,
+    sspace = 32,            -- the state is 4 float8s: lets the planner size hash aggregates right
     parallel = safe
 );
 COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
@@ -134,26 +130,15 @@ mod tests {
     #[pg_test]
     fn weighted_score_policies() {
         let s = "ARRAY[80, NULL, 40]::float8[], ARRAY[30, 20, 50]::float8[]";
-        assert_eq!(
-            float(&format!("SELECT health.weighted_score({s})")),
-            Some(55.0)
-        );
-        assert_eq!(
-            float(&format!("SELECT health.weighted_score({s}, 'zero')")),
-            Some(44.0)
-        );
+        assert_eq!(float(&format!("SELECT health.weighted_score({s})")), Some(55.0));
+        assert_eq!(float(&format!("SELECT health.weighted_score({s}, 'zero')")), Some(44.0));
         assert_eq!(
             float(&format!("SELECT health.weighted_score({s}, 'neutral')")),
             Some(54.0)
         );
+        assert_eq!(float(&format!("SELECT health.weighted_score({s}, 'null')")), None);
         assert_eq!(
-            float(&format!("SELECT health.weighted_score({s}, 'null')")),
-            None
-        );
-        assert_eq!(
-            float(&format!(
-                "SELECT health.weighted_score({s}, min_coverage => 0.9)"
-            )),
+            float(&format!("SELECT health.weighted_score({s}, min_coverage => 0.9)")),
             None
         );
     }
@@ -168,9 +153,7 @@ mod tests {
         );
     }
 
-    #[pg_test(
-        error = "weighted_score: scores and weights must have the same length, got 2 scores and 1 weights"
-    )]
+    #[pg_test(error = "weighted_score: scores and weights must have the same length, got 2 scores and 1 weights")]
     fn weighted_score_rejects_mismatched_arrays() {
         Spi::get_one::<f64>("SELECT health.weighted_score('{1,2}', '{1}')").unwrap();
     }

@@ -3,25 +3,41 @@
 //! the accessors `score`, `coverage`, `contributions`, `weakest`.
 
 use health_core::score::Missing;
+use health_core::scorecard::{coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::{Datum, UnboxDatum};
+use pgrx::pgrx_sql_entity_graph::metadata::{
+    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
+};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 use serde_json::{json, Number, Value};
 
 use crate::agg;
+use crate::args::Word;
 use crate::errors::{raise, OrRaise};
 
 /// A finished scorecard: metrics sorted by name, each with its score (NULL =
 /// missing) and weight. Text form: a JSON array of
-/// `{"metric", "score", "weight"}` objects; binary form: a compact layout
-/// (see `health_core::scorecard`), so accessors decode it in two allocations.
+/// `{"metric", "score", "weight"}` objects; stored form: the compact binary
+/// layout of `health_core::scorecard`, held here as bytes and decoded only by
+/// the accessors that need names.
 #[derive(PostgresType, Debug, Clone, PartialEq)]
 #[inoutfuncs]
 #[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Scorecard(CoreScorecard);
+pub struct Scorecard(Vec<u8>);
+
+impl Scorecard {
+    fn encode(card: &CoreScorecard) -> Self {
+        Scorecard(card.to_bytes())
+    }
+
+    fn decode(&self) -> CoreScorecard {
+        CoreScorecard::from_stored_bytes(&self.0).or_raise(TYPE)
+    }
+}
 
 const TYPE: &str = "scorecard";
 
@@ -30,20 +46,17 @@ impl InOutFuncs for Scorecard {
         let text = input
             .to_str()
             .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
-        Scorecard(CoreScorecard::from_text(text).or_raise(TYPE))
+        Scorecard::encode(&CoreScorecard::from_text(text).or_raise(TYPE))
     }
 
     fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&self.0.to_text());
+        buffer.push_str(&self.decode().to_text());
     }
 }
 
 impl IntoDatum for Scorecard {
     fn into_datum(self) -> Option<pg_sys::Datum> {
-        let bytes = self.0.to_bytes();
-        Some(pg_sys::Datum::from(
-            pgrx::rust_byte_slice_to_bytea(&bytes).into_pg(),
-        ))
+        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
     }
 
     fn type_oid() -> pg_sys::Oid {
@@ -52,11 +65,7 @@ impl IntoDatum for Scorecard {
 }
 
 impl FromDatum for Scorecard {
-    unsafe fn from_polymorphic_datum(
-        datum: pg_sys::Datum,
-        is_null: bool,
-        _typoid: pg_sys::Oid,
-    ) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -65,9 +74,7 @@ impl FromDatum for Scorecard {
             let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
             pgrx::varlena::varlena_to_byte_slice(varlena)
         };
-        Some(Scorecard(
-            CoreScorecard::from_stored_bytes(bytes).or_raise(TYPE),
-        ))
+        Some(Scorecard(bytes.to_vec()))
     }
 }
 
@@ -91,13 +98,8 @@ unsafe impl UnboxDatum for Scorecard {
         Self: 'dat,
     {
         // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
-        unsafe {
-            <Self as FromDatum>::from_datum(
-                std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum),
-                false,
-            )
-        }
-        .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL scorecard")))
+        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL scorecard")))
     }
 }
 
@@ -105,20 +107,71 @@ unsafe impl<'fcx> ArgAbi<'fcx> for Scorecard {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
         // SAFETY: pgrx only calls this for arguments of our type.
-        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-            raise(
-                TYPE,
-                HealthError::null(format!("argument {index} must not be NULL")),
-            )
-        })
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
     }
+}
+
+/// A `health.scorecard` argument read in place, for the accessors that need
+/// only its totals (`score`, `coverage`): no decoding, no allocation.
+pub struct ScorecardBytes<'a>(&'a [u8]);
+
+impl<'a> ScorecardBytes<'a> {
+    fn totals(&self, function: &str) -> health_core::score::Totals {
+        CoreScorecard::totals_of_bytes(self.0).or_raise(function)
+    }
+
+    /// SAFETY: `datum` is a non-NULL scorecard datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        unsafe {
+            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            ScorecardBytes(pgrx::varlena::varlena_to_byte_slice(varlena))
+        }
+    }
+}
+
+impl<'a> FromDatum for ScorecardBytes<'a> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        // SAFETY: PostgreSQL passes a scorecard datum for scorecard parameters.
+        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+    }
+}
+
+unsafe impl<'a> UnboxDatum for ScorecardBytes<'a> {
+    type As<'dat>
+        = ScorecardBytes<'dat>
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: as above; the datum outlives 'dat.
+        unsafe { ScorecardBytes::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for ScorecardBytes<'fcx> {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for scorecard arguments.
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
+    }
+}
+
+unsafe impl<'a> SqlTranslatable for ScorecardBytes<'a> {
+    const TYPE_IDENT: &'static str = <Scorecard as SqlTranslatable>::TYPE_IDENT;
+    const TYPE_ORIGIN: TypeOrigin = <Scorecard as SqlTranslatable>::TYPE_ORIGIN;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <Scorecard as SqlTranslatable>::ARGUMENT_SQL;
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Scorecard as SqlTranslatable>::RETURN_SQL;
 }
 
 // ---- binary send/receive, so COPY BINARY and binary-protocol clients work ----
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn scorecard_send(card: Scorecard) -> Vec<u8> {
-    card.0.to_bytes()
+    card.0
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -135,7 +188,7 @@ fn scorecard_recv(mut buffer: Internal) -> Scorecard {
     };
     let card = CoreScorecard::from_stored_bytes(bytes).or_raise(TYPE);
     buf.cursor = buf.len;
-    Scorecard(card)
+    Scorecard::encode(&card)
 }
 
 extension_sql!(
@@ -173,7 +226,7 @@ fn scorecard_trans(
             Some(state)
         }
         None => {
-            let mut card = CoreScorecard::new();
+            let mut card = CoreScorecard::with_room();
             card.push(metric, score, weight).or_raise(SCORECARD);
             Some(agg::new_state(fcinfo, SCORECARD, card))
         }
@@ -181,11 +234,7 @@ fn scorecard_trans(
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn scorecard_combine(
-    current: Internal,
-    other: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
+fn scorecard_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
     agg::combine::<CoreScorecard>(fcinfo, SCORECARD, current, other, |a, b| a.merge(b))
 }
 
@@ -199,16 +248,14 @@ fn scorecard_serial(mut state: Internal) -> Vec<u8> {
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn scorecard_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(
-        CoreScorecard::from_bytes(bytes).or_raise(SCORECARD),
-    ))
+    Some(Internal::new(CoreScorecard::from_bytes(bytes).or_raise(SCORECARD)))
 }
 
 #[pg_extern(immutable, parallel_safe)]
 fn scorecard_final(mut state: Internal) -> Option<Scorecard> {
     // SAFETY: this aggregate only ever stores a CoreScorecard.
     let card = unsafe { agg::state_mut::<CoreScorecard>(&mut state) }?;
-    Some(Scorecard(card.finish().or_raise(SCORECARD)))
+    Some(Scorecard(card.finish_to_bytes().or_raise(SCORECARD)))
 }
 
 // ---- rollup(scorecard) ----
@@ -225,26 +272,20 @@ fn scorecard_rollup_trans(
     // SAFETY: this aggregate only ever stores a Rollup.
     match unsafe { agg::state_mut::<Rollup>(&mut state) } {
         Some(rollup) => {
-            rollup.add(&card.0).or_raise(ROLLUP);
+            rollup.add(&card.decode()).or_raise(ROLLUP);
             Some(state)
         }
         None => {
             let mut rollup = Rollup::new();
-            rollup.add(&card.0).or_raise(ROLLUP);
+            rollup.add(&card.decode()).or_raise(ROLLUP);
             Some(agg::new_state(fcinfo, ROLLUP, rollup))
         }
     }
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn scorecard_rollup_combine(
-    current: Internal,
-    other: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| {
-        a.merge(b).or_raise(ROLLUP)
-    })
+fn scorecard_rollup_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| a.merge(b).or_raise(ROLLUP))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -264,7 +305,7 @@ fn scorecard_rollup_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal
 fn scorecard_rollup_final(mut state: Internal) -> Option<Scorecard> {
     // SAFETY: this aggregate only ever stores a Rollup.
     let rollup = unsafe { agg::state_mut::<Rollup>(&mut state) }?;
-    Some(Scorecard(rollup.finish()))
+    Some(Scorecard::encode(&rollup.finish()))
 }
 
 extension_sql!(
@@ -276,6 +317,7 @@ CREATE AGGREGATE scorecard(metric text, score double precision, weight double pr
     serialfunc = scorecard_serial,
     deserialfunc = scorecard_deserial,
     finalfunc = scorecard_final,
+    sspace = 512,           -- a 10-metric account's state, for the planner's hash-aggregate sizing
     parallel = safe
 );
 COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
@@ -288,6 +330,7 @@ CREATE AGGREGATE rollup(sc scorecard) (
     serialfunc = scorecard_rollup_serial,
     deserialfunc = scorecard_rollup_deserial,
     finalfunc = scorecard_rollup_final,
+    sspace = 1024,
     parallel = safe
 );
 COMMENT ON AGGREGATE rollup(scorecard) IS
@@ -313,28 +356,25 @@ COMMENT ON AGGREGATE rollup(scorecard) IS
 
 /// The weighted score of a scorecard, as `weighted_score` computes it.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn score(
-    sc: Scorecard,
-    missing: default!(&str, "'renormalize'"),
-    min_coverage: default!(f64, 0),
-) -> Option<f64> {
+fn score(sc: ScorecardBytes, missing: default!(Word, "'renormalize'"), min_coverage: default!(f64, 0)) -> Option<f64> {
     const F: &str = "score";
-    let policy = Missing::parse(missing).or_raise(F);
-    sc.0.score(policy, min_coverage).or_raise(F)
+    let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
+    score_of(&sc.totals(F), policy, min_coverage).or_raise(F)
 }
 
 /// Weight share of the measured metrics, 0..1.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn coverage(sc: Scorecard) -> Option<f64> {
-    sc.0.coverage()
+fn coverage(sc: ScorecardBytes) -> Option<f64> {
+    coverage_of(&sc.totals("coverage"))
 }
 
 /// One object per metric, most points lost first.
 #[pg_extern(immutable, strict, parallel_safe)]
-fn contributions(sc: Scorecard, missing: default!(&str, "'renormalize'")) -> Option<JsonB> {
+fn contributions(sc: Scorecard, missing: default!(Word, "'renormalize'")) -> Option<JsonB> {
     const F: &str = "contributions";
-    let policy = Missing::parse(missing).or_raise(F);
-    let parts = sc.0.contributions(policy).or_raise(F)?;
+    let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
+    let card = sc.decode();
+    let parts = card.contributions(policy).or_raise(F)?;
     let items = parts
         .iter()
         .map(|c| {
@@ -354,7 +394,8 @@ fn contributions(sc: Scorecard, missing: default!(&str, "'renormalize'")) -> Opt
 /// The `n` metrics losing the most points.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn weakest(sc: Scorecard, n: default!(i32, 1)) -> Vec<String> {
-    sc.0.weakest(n as i64)
+    sc.decode()
+        .weakest(n as i64)
         .or_raise("weakest")
         .into_iter()
         .map(str::to_owned)
@@ -366,9 +407,7 @@ fn number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         Value::Number(Number::from(v as i64))
     } else {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
+        Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
     }
 }
 
@@ -377,15 +416,12 @@ fn number(v: f64) -> Value {
 mod tests {
     use pgrx::prelude::*;
 
-    const ROWS: &str =
-        "(VALUES ('usage', 80.0, 25.0), ('nps', 40.0, 30.0), ('tickets', NULL, 10.0)) t(m, s, w)";
+    const ROWS: &str = "(VALUES ('usage', 80.0, 25.0), ('nps', 40.0, 30.0), ('tickets', NULL, 10.0)) t(m, s, w)";
 
     #[pg_test]
     fn scorecard_accessors() {
-        let score = Spi::get_one::<f64>(&format!(
-            "SELECT health.score(health.scorecard(m, s, w)) FROM {ROWS}"
-        ))
-        .unwrap();
+        let score =
+            Spi::get_one::<f64>(&format!("SELECT health.score(health.scorecard(m, s, w)) FROM {ROWS}")).unwrap();
         assert_eq!(score, Some(3200.0 / 55.0));
         let cov = Spi::get_one::<f64>(&format!(
             "SELECT health.coverage(health.scorecard(m, s, w)) FROM {ROWS}"
@@ -406,27 +442,21 @@ mod tests {
 
     #[pg_test]
     fn scorecard_text_round_trip() {
-        let text = Spi::get_one::<String>(&format!(
-            "SELECT health.scorecard(m, s, w)::text FROM {ROWS}"
-        ))
-        .unwrap()
-        .unwrap();
+        let text = Spi::get_one::<String>(&format!("SELECT health.scorecard(m, s, w)::text FROM {ROWS}"))
+            .unwrap()
+            .unwrap();
         assert_eq!(
             text,
             r#"[{"metric": "nps", "score": 40, "weight": 30}, {"metric": "tickets", "score": null, "weight": 10}, {"metric": "usage", "score": 80, "weight": 25}]"#
         );
-        let again =
-            Spi::get_one::<f64>(&format!("SELECT health.score('{text}'::health.scorecard)"))
-                .unwrap();
+        let again = Spi::get_one::<f64>(&format!("SELECT health.score('{text}'::health.scorecard)")).unwrap();
         assert_eq!(again, Some(3200.0 / 55.0));
     }
 
     #[pg_test(error = "scorecard: metric \"nps\" appears more than once in one scorecard group")]
     fn scorecard_rejects_duplicate_metric() {
-        Spi::get_one::<f64>(
-            "SELECT health.score(health.scorecard(m, 1, 1)) FROM (VALUES ('nps'), ('nps')) t(m)",
-        )
-        .unwrap();
+        Spi::get_one::<f64>("SELECT health.score(health.scorecard(m, 1, 1)) FROM (VALUES ('nps'), ('nps')) t(m)")
+            .unwrap();
     }
 
     #[pg_test]

@@ -23,3 +23,12 @@ SELECT count(*) AS disagreements
 FROM generate_series(0, 100000) AS i, LATERAL (SELECT i / 1000.0::float8 AS s) x
 WHERE health.tier(s) <> CASE WHEN s <= 40 THEN 'at_risk' WHEN s <= 70 THEN 'neutral' ELSE 'healthy' END
    OR health.grade(s) <> CASE WHEN s >= 90 THEN 'A' WHEN s >= 80 THEN 'B' WHEN s >= 70 THEN 'C' WHEN s >= 60 THEN 'D' ELSE 'F' END;
+
+-- A tier scheme can change from row to row: each row is tiered with its own arrays
+-- (the parsed scheme is cached per query and re-read whenever the arrays change).
+SELECT s, c AS cutoffs, l AS labels, health.tier(s, c, l) AS tier
+FROM (VALUES (50, '{40,70}'::float8[], '{a,b,c}'::text[]),
+             (50, '{60}', '{low,high}'),
+             (50, '{40,70}', '{x,y,z}'),
+             (50, '{40,70}', '{x,y,z}'),
+             (75, '{40,70}', '{a,b,c}')) AS t(s, c, l);

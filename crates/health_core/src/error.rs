@@ -113,9 +113,12 @@ pub fn check_weight(name: &str, v: f64) -> Result<f64> {
 }
 
 /// Array elements that must be strictly ascending and finite (cutoffs, knots).
+/// Runs per row on hot paths: messages are only formatted on failure.
 pub fn check_ascending(name: &str, values: &[f64]) -> Result<()> {
     for (i, &v) in values.iter().enumerate() {
-        finite(&format!("{name}[{}]", i + 1), v)?;
+        if !v.is_finite() {
+            finite(&format!("{name}[{}]", i + 1), v)?;
+        }
         if i > 0 && values[i - 1] >= v {
             return Err(HealthError::invalid(format!(
                 "{name} must be strictly ascending, got {name}[{}]={} followed by {name}[{}]={}",
@@ -124,6 +127,16 @@ pub fn check_ascending(name: &str, values: &[f64]) -> Result<()> {
                 i + 1,
                 num(v)
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Array elements that must be sub-scores (0..100); formats only on failure.
+pub fn check_scores(name: &str, values: &[f64]) -> Result<()> {
+    for (i, &v) in values.iter().enumerate() {
+        if !(0.0..=100.0).contains(&v) {
+            check_score(&format!("{name}[{}]", i + 1), v)?;
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! comparisons) so that a wrong configuration is an error, never a silently
 //! wrong score. `Ok(None)` means "no score" (the `'null'` out-of-range policy).
 
-use crate::error::{check_ascending, check_score, finite, num, HealthError, Result};
+use crate::error::{check_ascending, check_scores, finite, num, HealthError, Result};
 
 /// What to do with a value outside `[lo, hi]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +37,7 @@ pub fn scale_linear(
 ) -> Result<Option<f64>> {
     finite("value", value)?;
     check_range(lo, hi)?;
-    Ok(linear_unchecked(
-        value,
-        lo,
-        hi,
-        higher_is_better,
-        out_of_range,
-    ))
+    Ok(linear_unchecked(value, lo, hi, higher_is_better, out_of_range))
 }
 
 /// `scale_linear` on `ln(1+x)`, for fat-tailed counts. Inputs must be >= 0.
@@ -175,13 +169,7 @@ pub fn normal_cdf(z: f64) -> f64 {
     0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
 }
 
-fn linear_unchecked(
-    value: f64,
-    lo: f64,
-    hi: f64,
-    higher_is_better: bool,
-    oor: OutOfRange,
-) -> Option<f64> {
+fn linear_unchecked(value: f64, lo: f64, hi: f64, higher_is_better: bool, oor: OutOfRange) -> Option<f64> {
     if oor == OutOfRange::Null && (value < lo || value > hi) {
         return None;
     }
@@ -225,13 +213,6 @@ fn non_negative(name: &str, v: f64) -> Result<f64> {
     Ok(v)
 }
 
-fn check_scores(name: &str, scores: &[f64]) -> Result<()> {
-    for (i, &s) in scores.iter().enumerate() {
-        check_score(&format!("{name}[{}]", i + 1), s)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,31 +251,21 @@ mod tests {
         let e = scale_linear(-1e308, -1.7e308, 1.7e308, true, OutOfRange::Clamp).unwrap_err();
         assert_eq!(e.kind, ErrorKind::OutOfRange);
         let e = OutOfRange::parse("ignore").unwrap_err();
-        assert_eq!(
-            e.message,
-            "out_of_range must be 'clamp' or 'null', got 'ignore'"
-        );
+        assert_eq!(e.message, "out_of_range must be 'clamp' or 'null', got 'ignore'");
     }
 
     #[test]
     fn log_is_linear_on_ln1p() {
         // ln(1+0)=0, ln(1+99)=ln 100, ln(1+9)=ln 10 -> exactly half way.
-        let s = scale_log(9.0, 0.0, 99.0, true, OutOfRange::Clamp)
-            .unwrap()
-            .unwrap();
+        let s = scale_log(9.0, 0.0, 99.0, true, OutOfRange::Clamp).unwrap().unwrap();
         assert!((s - 50.0).abs() < 1e-12, "{s}");
-        assert_eq!(
-            scale_log(500.0, 0.0, 99.0, true, OutOfRange::Null).unwrap(),
-            None
-        );
+        assert_eq!(scale_log(500.0, 0.0, 99.0, true, OutOfRange::Null).unwrap(), None);
         assert_eq!(
             scale_log(500.0, 0.0, 99.0, true, OutOfRange::Clamp).unwrap(),
             Some(100.0)
         );
         assert_eq!(
-            scale_log(-1.0, 0.0, 99.0, true, OutOfRange::Clamp)
-                .unwrap_err()
-                .message,
+            scale_log(-1.0, 0.0, 99.0, true, OutOfRange::Clamp).unwrap_err().message,
             "value must not be negative, got -1"
         );
         assert!(scale_log(1.0, -1.0, 99.0, true, OutOfRange::Clamp).is_err());
@@ -337,9 +308,7 @@ mod tests {
             ErrorKind::InvalidParameter
         );
         assert_eq!(
-            scale_bands(1.0, &c, &[0.0, 50.0, 101.0])
-                .unwrap_err()
-                .message,
+            scale_bands(1.0, &c, &[0.0, 50.0, 101.0]).unwrap_err().message,
             "scores[3] must be between 0 and 100, got 101"
         );
     }
@@ -362,9 +331,7 @@ mod tests {
             ErrorKind::ArraySubscript
         );
         assert_eq!(
-            scale_piecewise(1.0, &[0.0, 0.0], &[1.0, 2.0])
-                .unwrap_err()
-                .kind,
+            scale_piecewise(1.0, &[0.0, 0.0], &[1.0, 2.0]).unwrap_err().kind,
             ErrorKind::InvalidParameter
         );
     }

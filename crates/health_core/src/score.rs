@@ -113,9 +113,7 @@ impl Totals {
         }
         let absent = self.weight - self.present_weight;
         let score = match missing {
-            Missing::Renormalize if self.present_weight > 0.0 => {
-                self.weighted_sum / self.present_weight
-            }
+            Missing::Renormalize if self.present_weight > 0.0 => self.weighted_sum / self.present_weight,
             Missing::Renormalize => return Ok(None),
             Missing::Null if self.missing > 0 => return Ok(None),
             Missing::Null | Missing::Zero => self.weighted_sum / self.weight,
@@ -127,12 +125,7 @@ impl Totals {
 }
 
 /// The weighted health score of `scores` (None = missing) with `weights`.
-pub fn weighted_score<I>(
-    scores: I,
-    weights: &[f64],
-    missing: Missing,
-    min_coverage: f64,
-) -> Result<Option<f64>>
+pub fn weighted_score<I>(scores: I, weights: &[f64], missing: Missing, min_coverage: f64) -> Result<Option<f64>>
 where
     I: ExactSizeIterator<Item = Option<f64>>,
 {
@@ -271,12 +264,7 @@ mod tests {
     use crate::error::ErrorKind;
     use proptest::prelude::*;
 
-    fn ws(
-        scores: &[Option<f64>],
-        weights: &[f64],
-        missing: Missing,
-        min_cov: f64,
-    ) -> Result<Option<f64>> {
+    fn ws(scores: &[Option<f64>], weights: &[f64], missing: Missing, min_cov: f64) -> Result<Option<f64>> {
         weighted_score(scores.iter().copied(), weights, missing, min_cov)
     }
 
@@ -296,19 +284,13 @@ mod tests {
         assert_eq!(ws(&s, &w, Missing::Renormalize, 0.8).unwrap(), Some(55.0));
         assert_eq!(ws(&s, &w, Missing::Renormalize, 0.81).unwrap(), None);
         // nothing measured
-        assert_eq!(
-            ws(&[None, None], &[1.0, 1.0], Missing::Renormalize, 0.0).unwrap(),
-            None
-        );
+        assert_eq!(ws(&[None, None], &[1.0, 1.0], Missing::Renormalize, 0.0).unwrap(), None);
         assert_eq!(
             ws(&[None, None], &[1.0, 1.0], Missing::Neutral, 0.0).unwrap(),
             Some(50.0)
         );
         // a missing metric of weight 0 still counts for 'null'
-        assert_eq!(
-            ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Null, 0.0).unwrap(),
-            None
-        );
+        assert_eq!(ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Null, 0.0).unwrap(), None);
         assert_eq!(
             ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Renormalize, 1.0).unwrap(),
             Some(10.0)
@@ -322,42 +304,27 @@ mod tests {
         let e = ws(&[Some(1.0), Some(2.0)], &[1.0, -2.0], Missing::Zero, 0.0).unwrap_err();
         assert_eq!(e.message, "weights[2] must not be negative, got -2");
         let e = ws(&[Some(1.0)], &[0.0], Missing::Zero, 0.0).unwrap_err();
-        assert_eq!(
-            e.message,
-            "weights must include at least one positive weight"
-        );
+        assert_eq!(e.message, "weights must include at least one positive weight");
         let e = ws(&[Some(100.5)], &[1.0], Missing::Zero, 0.0).unwrap_err();
         assert_eq!(
             (e.kind, e.message.as_str()),
-            (
-                ErrorKind::OutOfRange,
-                "scores[1] must be between 0 and 100, got 100.5"
-            )
+            (ErrorKind::OutOfRange, "scores[1] must be between 0 and 100, got 100.5")
         );
         let e = ws(&[Some(f64::NAN)], &[1.0], Missing::Zero, 0.0).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
         assert_eq!(
-            ws(&[Some(1.0)], &[1.0], Missing::Zero, 1.5)
-                .unwrap_err()
-                .kind,
+            ws(&[Some(1.0)], &[1.0], Missing::Zero, 1.5).unwrap_err().kind,
             ErrorKind::InvalidParameter
         );
         assert_eq!(
-            ws(&[Some(1.0)], &[f64::INFINITY], Missing::Zero, 0.0)
-                .unwrap_err()
-                .kind,
+            ws(&[Some(1.0)], &[f64::INFINITY], Missing::Zero, 0.0).unwrap_err().kind,
             ErrorKind::InvalidParameter
         );
         assert_eq!(
-            ws(&[Some(1.0)], &[1e307], Missing::Zero, 0.0)
-                .unwrap_err()
-                .kind,
+            ws(&[Some(1.0)], &[1e307], Missing::Zero, 0.0).unwrap_err().kind,
             ErrorKind::OutOfRange
         );
-        assert_eq!(
-            Missing::parse("skip").unwrap_err().kind,
-            ErrorKind::InvalidParameter
-        );
+        assert_eq!(Missing::parse("skip").unwrap_err().kind, ErrorKind::InvalidParameter);
     }
 
     #[test]

@@ -14,12 +14,26 @@ use serde::Deserialize;
 use crate::error::{check_score, check_weight, finite, num, ErrorKind, HealthError, Result};
 use crate::score::{check_min_coverage, CompensatedSum, Missing, Totals};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// 24 bytes: a missing score is stored as NaN (never a valid score), which
+/// keeps a million per-account states small.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     start: u32,
     len: u32,
-    score: Option<f64>,
+    raw_score: f64,
     weight: f64,
+}
+
+impl Entry {
+    fn score(&self) -> Option<f64> {
+        (!self.raw_score.is_nan()).then_some(self.raw_score)
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.start, self.len, self.score(), self.weight) == (other.start, other.len, other.score(), other.weight)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +62,15 @@ impl Scorecard {
         Self::default()
     }
 
+    /// An empty scorecard with room for a typical account (up to 12
+    /// metrics) without reallocating: one per group in the aggregate.
+    pub fn with_room() -> Self {
+        Scorecard {
+            names: String::with_capacity(256),
+            entries: Vec::with_capacity(16),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -62,9 +85,7 @@ impl Scorecard {
 
     /// (metric, score, weight) in stored order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<f64>, f64)> + '_ {
-        self.entries
-            .iter()
-            .map(move |e| (self.name(e), e.score, e.weight))
+        self.entries.iter().map(move |e| (self.name(e), e.score(), e.weight))
     }
 
     /// Adds one metric, validating its score and weight.
@@ -87,7 +108,7 @@ impl Scorecard {
         self.entries.push(Entry {
             start,
             len: metric.len() as u32,
-            score,
+            raw_score: score.unwrap_or(f64::NAN),
             weight,
         });
     }
@@ -110,24 +131,60 @@ impl Scorecard {
         };
         for (i, e) in order.iter().enumerate() {
             if i > 0 && self.name(order[i - 1]) == self.name(e) {
-                return Err(HealthError::new(
-                    ErrorKind::Cardinality,
-                    format!(
-                        "metric \"{}\" appears more than once in one scorecard group",
-                        self.name(e)
-                    ),
-                ));
+                return Err(duplicate(self.name(e)));
             }
-            out.push_unchecked(self.name(e), e.score, e.weight);
+            out.push_unchecked(self.name(e), e.score(), e.weight);
         }
         Ok(out)
+    }
+
+    /// `finish()` straight to the binary form, without building the sorted
+    /// scorecard first (the aggregate's final step, once per group).
+    pub fn finish_to_bytes(&self) -> Result<Vec<u8>> {
+        let mut order: Vec<&Entry> = self.entries.iter().collect();
+        order.sort_unstable_by(|a, b| self.name(a).cmp(self.name(b)));
+        let mut out = Vec::with_capacity(4 + order.len() * 20 + self.names.len());
+        out.extend_from_slice(&(order.len() as u32).to_le_bytes());
+        for (i, e) in order.iter().enumerate() {
+            if i > 0 && self.name(order[i - 1]) == self.name(e) {
+                return Err(duplicate(self.name(e)));
+            }
+            out.extend_from_slice(&e.len.to_le_bytes());
+            out.extend_from_slice(&e.raw_score.to_le_bytes());
+            out.extend_from_slice(&e.weight.to_le_bytes());
+        }
+        for e in order {
+            out.extend_from_slice(self.name(e).as_bytes());
+        }
+        Ok(out)
+    }
+
+    /// The totals of a stored scorecard read straight from its binary form,
+    /// without decoding names: what `score()` and `coverage()` need.
+    pub fn totals_of_bytes(bytes: &[u8]) -> Result<Totals> {
+        let mut r = Reader { bytes, pos: 0 };
+        let n = r.u32()? as usize;
+        let mut t = Totals::default();
+        for _ in 0..n {
+            r.take(4)?;
+            let score = r.f64()?;
+            let weight = r.f64()?;
+            t.weight += weight;
+            if score.is_nan() {
+                t.missing += 1;
+            } else {
+                t.present_weight += weight;
+                t.weighted_sum += weight * score;
+            }
+        }
+        Ok(t)
     }
 
     fn totals(&self) -> Totals {
         let mut t = Totals::default();
         for e in &self.entries {
             t.weight += e.weight;
-            match e.score {
+            match e.score() {
                 Some(s) => {
                     t.present_weight += e.weight;
                     t.weighted_sum += e.weight * s;
@@ -140,14 +197,12 @@ impl Scorecard {
 
     /// The weighted score, as `weighted_score` computes it.
     pub fn score(&self, missing: Missing, min_coverage: f64) -> Result<Option<f64>> {
-        let min_coverage = check_min_coverage(min_coverage)?;
-        self.totals().score(missing, min_coverage)
+        score_of(&self.totals(), missing, min_coverage)
     }
 
     /// Weight share of measured metrics, 0..1; `None` when all weights are 0.
     pub fn coverage(&self) -> Option<f64> {
-        let t = self.totals();
-        (t.weight > 0.0).then(|| t.coverage())
+        coverage_of(&self.totals())
     }
 
     /// Each metric's points, most points lost first (ties by metric name).
@@ -167,16 +222,12 @@ impl Scorecard {
             .entries
             .iter()
             .map(|e| {
-                let counted = e.score.or(missing.imputed());
-                let share = if counted.is_some() {
-                    e.weight / denominator
-                } else {
-                    0.0
-                };
+                let counted = e.score().or(missing.imputed());
+                let share = if counted.is_some() { e.weight / denominator } else { 0.0 };
                 let c = counted.unwrap_or(0.0);
                 Contribution {
                     metric: self.name(e),
-                    score: e.score,
+                    score: e.score(),
                     weight: e.weight,
                     weight_share: share,
                     points: share * c,
@@ -196,9 +247,7 @@ impl Scorecard {
     /// none (a perfect 100, or weight 0) are never "weak".
     pub fn weakest(&self, n: i64) -> Result<Vec<&str>> {
         if n < 0 {
-            return Err(HealthError::invalid(format!(
-                "n must not be negative, got {n}"
-            )));
+            return Err(HealthError::invalid(format!("n must not be negative, got {n}")));
         }
         let contributions = self
             .contributions(Missing::Renormalize)
@@ -222,7 +271,7 @@ impl Scorecard {
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         for e in &self.entries {
             out.extend_from_slice(&e.len.to_le_bytes());
-            out.extend_from_slice(&e.score.unwrap_or(f64::NAN).to_le_bytes());
+            out.extend_from_slice(&e.raw_score.to_le_bytes());
             out.extend_from_slice(&e.weight.to_le_bytes());
         }
         for e in &self.entries {
@@ -319,6 +368,13 @@ impl Scorecard {
     }
 }
 
+fn duplicate(metric: &str) -> HealthError {
+    HealthError::new(
+        ErrorKind::Cardinality,
+        format!("metric \"{metric}\" appears more than once in one scorecard group"),
+    )
+}
+
 fn corrupt(what: &str) -> HealthError {
     HealthError::text(format!("invalid binary scorecard: {what}"))
 }
@@ -349,6 +405,18 @@ impl<'a> Reader<'a> {
         b.copy_from_slice(self.take(8)?);
         Ok(f64::from_le_bytes(b))
     }
+}
+
+/// A scorecard's score from its totals (shared by the decoded and the
+/// binary paths).
+pub fn score_of(totals: &Totals, missing: Missing, min_coverage: f64) -> Result<Option<f64>> {
+    let min_coverage = check_min_coverage(min_coverage)?;
+    totals.score(missing, min_coverage)
+}
+
+/// A scorecard's coverage from its totals; `None` when all weights are 0.
+pub fn coverage_of(totals: &Totals) -> Option<f64> {
+    (totals.weight > 0.0).then(|| totals.coverage())
 }
 
 /// State of `rollup(scorecard)`: per metric, the mean of its measured scores.
@@ -410,8 +478,7 @@ impl Rollup {
     pub fn finish(&self) -> Scorecard {
         let mut card = Scorecard::new();
         for (m, acc) in &self.metrics {
-            let mean = (acc.measured > 0)
-                .then(|| (acc.sum.value() / acc.measured as f64).clamp(0.0, 100.0));
+            let mean = (acc.measured > 0).then(|| (acc.sum.value() / acc.measured as f64).clamp(0.0, 100.0));
             card.push_unchecked(m, mean, acc.weight);
         }
         card
@@ -450,14 +517,7 @@ impl Rollup {
             m.copy_from_slice(r.take(8)?);
             let measured = u64::from_le_bytes(m);
             let weight = finite("weight", r.f64()?)?;
-            out.metrics.insert(
-                name,
-                RollupEntry {
-                    sum,
-                    measured,
-                    weight,
-                },
-            );
+            out.metrics.insert(name, RollupEntry { sum, measured, weight });
         }
         Ok(out)
     }
@@ -498,10 +558,7 @@ mod tests {
         let names: Vec<&str> = c.iter().map(|x| x.0).collect();
         assert_eq!(names, ["nps", "tickets", "usage"]);
         // (40*30 + 80*25) / 55 = 3200/55
-        assert_eq!(
-            c.score(Missing::Renormalize, 0.0).unwrap(),
-            Some(3200.0 / 55.0)
-        );
+        assert_eq!(c.score(Missing::Renormalize, 0.0).unwrap(), Some(3200.0 / 55.0));
         assert_eq!(c.score(Missing::Zero, 0.0).unwrap(), Some(3200.0 / 65.0));
         assert_eq!(c.coverage(), Some(55.0 / 65.0));
         assert_eq!(c.score(Missing::Renormalize, 0.9).unwrap(), None);
@@ -538,11 +595,7 @@ mod tests {
         assert_eq!(c.contributions(Missing::Null).unwrap(), None);
         assert_eq!(c.weakest(1).unwrap(), ["nps"]);
         assert_eq!(c.weakest(5).unwrap(), ["nps", "usage"]);
-        let perfect = card(&[
-            ("a", Some(100.0), 1.0),
-            ("b", Some(90.0), 1.0),
-            ("c", Some(10.0), 0.0),
-        ]);
+        let perfect = card(&[("a", Some(100.0), 1.0), ("b", Some(90.0), 1.0), ("c", Some(10.0), 0.0)]);
         assert_eq!(perfect.weakest(3).unwrap(), ["b"]);
         assert!(c.weakest(0).unwrap().is_empty());
         assert!(c.weakest(-1).is_err());
@@ -560,15 +613,9 @@ mod tests {
             "metric \"nps\" appears more than once in one scorecard group"
         );
         let e = Scorecard::new().push("csat", Some(120.0), 1.0).unwrap_err();
+        assert_eq!(e.message, "score of metric \"csat\" must be between 0 and 100, got 120");
         assert_eq!(
-            e.message,
-            "score of metric \"csat\" must be between 0 and 100, got 120"
-        );
-        assert_eq!(
-            Scorecard::new()
-                .push("csat", Some(1.0), -1.0)
-                .unwrap_err()
-                .kind,
+            Scorecard::new().push("csat", Some(1.0), -1.0).unwrap_err().kind,
             ErrorKind::InvalidParameter
         );
     }
@@ -583,10 +630,9 @@ mod tests {
         );
         assert_eq!(Scorecard::from_text(&text).unwrap(), c);
         assert_eq!(Scorecard::from_stored_bytes(&c.to_bytes()).unwrap(), c);
-        assert_eq!(
-            Scorecard::from_text("[1]").unwrap_err().kind,
-            ErrorKind::InvalidText
-        );
+        assert_eq!(Scorecard::totals_of_bytes(&c.to_bytes()).unwrap(), c.totals());
+        assert!(Scorecard::totals_of_bytes(&c.to_bytes()[..10]).is_err());
+        assert_eq!(Scorecard::from_text("[1]").unwrap_err().kind, ErrorKind::InvalidText);
         assert_eq!(
             Scorecard::from_text(r#"[{"metric":"a","score":1,"weight":1,"x":1}]"#)
                 .unwrap_err()
@@ -594,11 +640,9 @@ mod tests {
             ErrorKind::InvalidText
         );
         assert_eq!(
-            Scorecard::from_text(
-                r#"[{"metric":"a","score":1,"weight":1},{"metric":"a","score":2,"weight":1}]"#
-            )
-            .unwrap_err()
-            .kind,
+            Scorecard::from_text(r#"[{"metric":"a","score":1,"weight":1},{"metric":"a","score":2,"weight":1}]"#)
+                .unwrap_err()
+                .kind,
             ErrorKind::Cardinality
         );
         let mut bytes = c.to_bytes();
@@ -630,10 +674,7 @@ mod tests {
         );
         let mut other = Rollup::new();
         other.add(&card(&[("nps", Some(1.0), 31.0)])).unwrap();
-        assert_eq!(
-            r.merge(&other).unwrap_err().kind,
-            ErrorKind::InvalidParameter
-        );
+        assert_eq!(r.merge(&other).unwrap_err().kind, ErrorKind::InvalidParameter);
         assert_eq!(Rollup::from_bytes(&r.to_bytes()).unwrap(), r);
     }
 
@@ -662,6 +703,7 @@ mod tests {
             left.merge(&right);
             let (a, b) = (one.finish().unwrap(), left.finish().unwrap());
             prop_assert_eq!(&a, &b);
+            prop_assert_eq!(left.finish_to_bytes().unwrap(), a.to_bytes());
             for p in [Missing::Renormalize, Missing::Zero, Missing::Neutral, Missing::Null] {
                 match (a.score(p, 0.0), b.score(p, 0.0)) {
                     (Ok(x), Ok(y)) => prop_assert_eq!(x, y),

@@ -76,10 +76,7 @@ mod tests {
         assert_eq!(color(40.0, &DEFAULT).unwrap(), "red");
         assert_eq!(color(41.0, &DEFAULT).unwrap(), "yellow");
         assert_eq!(color(71.0, &DEFAULT).unwrap(), "green");
-        assert_eq!(
-            color(50.0, &[30.0]).unwrap_err().kind,
-            ErrorKind::ArraySubscript
-        );
+        assert_eq!(color(50.0, &[30.0]).unwrap_err().kind, ErrorKind::ArraySubscript);
         assert_eq!(grade(90.0).unwrap(), "A");
         assert_eq!(grade(89.999).unwrap(), "B");
         assert_eq!(grade(80.0).unwrap(), "B");
@@ -104,10 +101,7 @@ mod tests {
             tier_index(f64::NAN, &DEFAULT, 3).unwrap_err().kind,
             ErrorKind::InvalidParameter
         );
-        assert_eq!(
-            tier_index(-1.0, &DEFAULT, 3).unwrap_err().kind,
-            ErrorKind::OutOfRange
-        );
+        assert_eq!(tier_index(-1.0, &DEFAULT, 3).unwrap_err().kind, ErrorKind::OutOfRange);
         assert_eq!(tier_index(50.0, &[], 1).unwrap(), 0);
     }
 

@@ -1,0 +1,50 @@
+-- Benchmark data: :accounts accounts x 10 metrics, wide (one row per account)
+-- and long (one row per account and metric), made with generate_series.
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS customer_health CASCADE;  -- pick up a freshly installed build
+CREATE EXTENSION customer_health;
+DROP TABLE IF EXISTS bench_wide, bench_long;
+
+-- Ten raw metrics per account; metrics 8-10 are "lower is better" (tickets,
+-- days late, resolution hours). Values spill beyond [lo, hi] so clamping works.
+CREATE TABLE bench_wide AS
+SELECT a AS account_id,
+       (a * 7919 % 31)::float8            AS m1,   -- active days, 0..30, range 0..20
+       (a * 104729 % 101)::float8         AS m2,   -- seats used %, range 0..100
+       (a * 1299709 % 120)::float8        AS m3,   -- features used %, range 0..100
+       (a * 15485863 % 11)::float8        AS m4,   -- NPS 0..10
+       (a * 32452843 % 101)::float8       AS m5,   -- CSAT %
+       (a * 49979687 % 110)::float8       AS m6,   -- onboarding %, range 0..100
+       (a * 67867967 % 500)::float8       AS m7,   -- logins, range 0..400
+       (a * 86028121 % 12)::float8        AS m8,   -- open tickets, range 0..10, lower is better
+       (a * 104395301 % 61)::float8       AS m9,   -- days late, range 0..45, lower is better
+       (a * 122949823 % 97)::float8       AS m10   -- resolution hours, range 0..72, lower is better
+FROM generate_series(1::bigint, :accounts) AS a;
+
+-- The same accounts in long form, with the sub-scores already normalised
+-- (the long-form benchmark measures the weighting, not the normalising).
+CREATE TABLE bench_long AS
+SELECT account_id, 'metric_' || lpad(m::text, 2, '0') AS metric,
+       ((account_id * 2654435761 + m * 40503) % 10001) / 100.0::float8 AS score,
+       (ARRAY[25, 20, 15, 10, 10, 5, 5, 4, 3, 3])[m]::float8 AS weight
+FROM generate_series(1, :accounts) AS account_id, generate_series(1, 10) AS m;
+
+VACUUM ANALYZE bench_wide;
+VACUUM ANALYZE bench_long;
+
+-- Runs a query :reps times after one warm-up run and returns the median
+-- wall time in seconds. The query's result is consumed by the caller's
+-- wrapper, so every expression is evaluated.
+CREATE OR REPLACE FUNCTION bench_median(query text, reps int) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; times float8[] := '{}'; dummy text;
+BEGIN
+    EXECUTE query INTO dummy;
+    FOR i IN 1..reps LOOP
+        t0 := clock_timestamp();
+        EXECUTE query INTO dummy;
+        times := times || extract(epoch FROM clock_timestamp() - t0)::float8;
+    END LOOP;
+    RETURN (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY t) FROM unnest(times) t);
+END $$;
