@@ -1,17 +1,79 @@
 //! Argument types for the hot paths. pgrx's `Array<f64>` looks up the element
 //! type's layout on every call (~200 ns); these read PostgreSQL's array and
-//! text datums in place instead (~10 ns), which is what keeps the extension
-//! as fast as hand-written SQL.
+//! text datums in place instead (~10 ns), which is what brings the extension
+//! close to hand-written SQL (see bench/).
 
 use health_core::HealthError;
-use pgrx::callconv::{Arg, ArgAbi};
-use pgrx::datum::{Array, Datum, UnboxDatum};
-use pgrx::pgrx_sql_entity_graph::metadata::{
-    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
-};
+use pgrx::datum::Array;
 use pgrx::prelude::*;
 
 use crate::errors::raise;
+
+/// Implements pgrx's argument traits for a type read in place from a
+/// non-NULL datum by its `unsafe fn from_datum_unchecked(Datum) -> Self`,
+/// declared in SQL exactly as the pgrx type `$sql` is.
+macro_rules! borrowed_argument {
+    ($ty:ident, $sql:ty) => {
+        impl<'a> ::pgrx::datum::FromDatum for $ty<'a> {
+            unsafe fn from_polymorphic_datum(
+                datum: ::pgrx::pg_sys::Datum,
+                is_null: bool,
+                _typoid: ::pgrx::pg_sys::Oid,
+            ) -> Option<Self> {
+                // SAFETY: PostgreSQL passes a datum of the declared SQL type.
+                (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
+            }
+        }
+
+        unsafe impl<'a> ::pgrx::datum::UnboxDatum for $ty<'a> {
+            type As<'dat>
+                = $ty<'dat>
+            where
+                Self: 'dat;
+            unsafe fn unbox<'dat>(datum: ::pgrx::datum::Datum<'dat>) -> Self::As<'dat>
+            where
+                Self: 'dat,
+            {
+                // SAFETY: as above; the datum outlives 'dat.
+                unsafe {
+                    $ty::from_datum_unchecked(std::mem::transmute::<
+                        ::pgrx::datum::Datum<'dat>,
+                        ::pgrx::pg_sys::Datum,
+                    >(datum))
+                }
+            }
+        }
+
+        unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $ty<'fcx> {
+            unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+                let index = arg.index();
+                // SAFETY: pgrx only calls this for arguments of the declared SQL type.
+                unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+                    $crate::errors::raise(
+                        "customer_health",
+                        ::health_core::HealthError::null(format!("argument {index} must not be NULL")),
+                    )
+                })
+            }
+        }
+
+        unsafe impl<'a> ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable for $ty<'a> {
+            const TYPE_IDENT: &'static str =
+                <$sql as ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable>::TYPE_IDENT;
+            const TYPE_ORIGIN: ::pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin =
+                <$sql as ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable>::TYPE_ORIGIN;
+            const ARGUMENT_SQL: Result<
+                ::pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef,
+                ::pgrx::pgrx_sql_entity_graph::metadata::ArgumentError,
+            > = <$sql as ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable>::ARGUMENT_SQL;
+            const RETURN_SQL: Result<
+                ::pgrx::pgrx_sql_entity_graph::metadata::ReturnsRef,
+                ::pgrx::pgrx_sql_entity_graph::metadata::ReturnsError,
+            > = <$sql as ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable>::RETURN_SQL;
+        }
+    };
+}
+pub(crate) use borrowed_argument;
 
 /// A `float8[]` argument, read in place. NULL elements are kept as a bitmap.
 pub struct FloatArray<'a> {
@@ -134,93 +196,14 @@ impl<'a> Word<'a> {
     }
 }
 
-impl<'a> FromDatum for Word<'a> {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        // SAFETY: PostgreSQL passes a text datum for our text parameters.
-        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
-    }
-}
-
-unsafe impl<'a> UnboxDatum for Word<'a> {
-    type As<'dat>
-        = Word<'dat>
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: as above; the datum outlives 'dat.
-        unsafe { Word::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for Word<'fcx> {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for text arguments.
-        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-            raise(
-                "customer_health",
-                HealthError::null(format!("argument {index} must not be NULL")),
-            )
-        })
-    }
-}
-
-unsafe impl<'a> SqlTranslatable for Word<'a> {
-    const TYPE_IDENT: &'static str = <&'static str as SqlTranslatable>::TYPE_IDENT;
-    const TYPE_ORIGIN: TypeOrigin = <&'static str as SqlTranslatable>::TYPE_ORIGIN;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <&'static str as SqlTranslatable>::ARGUMENT_SQL;
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <&'static str as SqlTranslatable>::RETURN_SQL;
-}
+borrowed_argument!(Word, &'static str);
 
 fn maxalign(n: usize) -> usize {
     let a = pg_sys::MAXIMUM_ALIGNOF as usize;
     n.div_ceil(a) * a
 }
 
-impl<'a> FromDatum for FloatArray<'a> {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        // SAFETY: PostgreSQL passes a float8[] datum for our float8[] parameters.
-        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
-    }
-}
-
-unsafe impl<'a> UnboxDatum for FloatArray<'a> {
-    type As<'dat>
-        = FloatArray<'dat>
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: as above; the datum outlives 'dat.
-        unsafe { FloatArray::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for FloatArray<'fcx> {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for float8[] arguments.
-        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-            raise(
-                "customer_health",
-                HealthError::null(format!("argument {index} must not be NULL")),
-            )
-        })
-    }
-}
-
-// SQL type: exactly what pgrx declares for Array<f64>, i.e. `double precision[]`.
-unsafe impl<'a> SqlTranslatable for FloatArray<'a> {
-    const TYPE_IDENT: &'static str = <Array<'static, f64> as SqlTranslatable>::TYPE_IDENT;
-    const TYPE_ORIGIN: TypeOrigin = <Array<'static, f64> as SqlTranslatable>::TYPE_ORIGIN;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <Array<'static, f64> as SqlTranslatable>::ARGUMENT_SQL;
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Array<'static, f64> as SqlTranslatable>::RETURN_SQL;
-}
+borrowed_argument!(FloatArray, Array<'static, f64>);
 
 /// A `text[]` argument kept as its raw bytes: a call-site cache compares the
 /// bytes (a memcmp), and only a changed array is decoded (see `tier`).
@@ -264,47 +247,7 @@ impl<'a> TextArray<'a> {
     }
 }
 
-impl<'a> FromDatum for TextArray<'a> {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        // SAFETY: PostgreSQL passes a text[] datum for our text[] parameters.
-        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
-    }
-}
-
-unsafe impl<'a> UnboxDatum for TextArray<'a> {
-    type As<'dat>
-        = TextArray<'dat>
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: as above; the datum outlives 'dat.
-        unsafe { TextArray::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for TextArray<'fcx> {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for text[] arguments.
-        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-            raise(
-                "customer_health",
-                HealthError::null(format!("argument {index} must not be NULL")),
-            )
-        })
-    }
-}
-
-unsafe impl<'a> SqlTranslatable for TextArray<'a> {
-    const TYPE_IDENT: &'static str = <Array<'static, &'static str> as SqlTranslatable>::TYPE_IDENT;
-    const TYPE_ORIGIN: TypeOrigin = <Array<'static, &'static str> as SqlTranslatable>::TYPE_ORIGIN;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
-        <Array<'static, &'static str> as SqlTranslatable>::ARGUMENT_SQL;
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Array<'static, &'static str> as SqlTranslatable>::RETURN_SQL;
-}
+borrowed_argument!(TextArray, Array<'static, &'static str>);
 
 /// A value computed once per call site (`flinfo->fn_extra`) and reused while
 /// the key bytes stay the same: how pg_jsonschema and PostgreSQL's own regex

@@ -8,15 +8,12 @@ use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::{Datum, UnboxDatum};
-use pgrx::pgrx_sql_entity_graph::metadata::{
-    ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
-};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 use serde_json::{json, Number, Value};
 
 use crate::agg;
-use crate::args::Word;
+use crate::args::{borrowed_argument, Word};
 use crate::errors::{raise, OrRaise};
 
 /// A finished scorecard: metrics sorted by name, each with its score (NULL =
@@ -130,42 +127,7 @@ impl<'a> ScorecardBytes<'a> {
     }
 }
 
-impl<'a> FromDatum for ScorecardBytes<'a> {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        // SAFETY: PostgreSQL passes a scorecard datum for scorecard parameters.
-        (!is_null).then(|| unsafe { Self::from_datum_unchecked(datum) })
-    }
-}
-
-unsafe impl<'a> UnboxDatum for ScorecardBytes<'a> {
-    type As<'dat>
-        = ScorecardBytes<'dat>
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: as above; the datum outlives 'dat.
-        unsafe { ScorecardBytes::from_datum_unchecked(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum)) }
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for ScorecardBytes<'fcx> {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for scorecard arguments.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
-    }
-}
-
-unsafe impl<'a> SqlTranslatable for ScorecardBytes<'a> {
-    const TYPE_IDENT: &'static str = <Scorecard as SqlTranslatable>::TYPE_IDENT;
-    const TYPE_ORIGIN: TypeOrigin = <Scorecard as SqlTranslatable>::TYPE_ORIGIN;
-    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = <Scorecard as SqlTranslatable>::ARGUMENT_SQL;
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = <Scorecard as SqlTranslatable>::RETURN_SQL;
-}
+borrowed_argument!(ScorecardBytes, Scorecard);
 
 // ---- binary send/receive, so COPY BINARY and binary-protocol clients work ----
 

@@ -35,15 +35,22 @@ CREATE TABLE par_cards AS
 SELECT account, health.scorecard(metric, score, weight) AS sc FROM par_metrics GROUP BY account;
 ANALYZE par_cards;
 
+-- Runs every query of par_queries: is its plan parallel, and what does it answer?
+CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT * FROM par_queries LOOP
+        name := r.name;
+        parallel := plan_is_parallel(r.query);
+        EXECUTE r.query INTO answer;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 -- serial answers
 SET max_parallel_workers_per_gather = 0;
-CREATE TEMP TABLE serial_answers AS
-SELECT name, (SELECT plan_is_parallel(query)) AS parallel, NULL::text AS answer FROM par_queries;
-DO $$ DECLARE r record; a text; BEGIN
-  FOR r IN SELECT * FROM par_queries LOOP
-    EXECUTE r.query INTO a;
-    UPDATE serial_answers SET answer = a WHERE name = r.name;
-  END LOOP; END $$;
+CREATE TEMP TABLE serial_answers AS SELECT * FROM run_par_queries();
 
 -- forced-parallel answers
 SET parallel_setup_cost = 0;
@@ -55,13 +62,7 @@ SET parallel_leader_participation = off;
 -- planner skips partial aggregation even at zero parallel cost; sorted
 -- grouping makes it split every query across the workers.
 SET enable_hashagg = off;
-CREATE TEMP TABLE parallel_answers AS
-SELECT name, (SELECT plan_is_parallel(query)) AS parallel, NULL::text AS answer FROM par_queries;
-DO $$ DECLARE r record; a text; BEGIN
-  FOR r IN SELECT * FROM par_queries LOOP
-    EXECUTE r.query INTO a;
-    UPDATE parallel_answers SET answer = a WHERE name = r.name;
-  END LOOP; END $$;
+CREATE TEMP TABLE parallel_answers AS SELECT * FROM run_par_queries();
 
 SELECT s.name, s.parallel AS serial_plan_parallel, p.parallel AS forced_plan_parallel,
        s.answer = p.answer AS same_answer, length(s.answer) > 0 AS answered
