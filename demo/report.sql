@@ -32,6 +32,24 @@ SELECT c->>'metric' AS metric, round((c->>'score')::numeric, 1) AS sub_score, c-
 FROM (SELECT card FROM demo.account_health WHERE score IS NOT NULL ORDER BY score, arr DESC LIMIT 1) h,
      jsonb_array_elements(health.contributions(h.card)) AS c;
 
+\echo '== Within its segment: percentiles of the ten most at-risk accounts (100 = best in segment) =='
+SELECT h.account_id, h.segment, h.score,
+       round(max(p.segment_percentile) FILTER (WHERE p.metric = 'active_days_30d')) AS active_days,
+       round(max(p.segment_percentile) FILTER (WHERE p.metric = 'feature_adoption')) AS adoption,
+       round(max(p.segment_percentile) FILTER (WHERE p.metric = 'seats_used_pct')) AS seats,
+       round(max(p.segment_percentile) FILTER (WHERE p.metric = 'open_tickets')) AS tickets
+FROM (SELECT * FROM demo.account_health WHERE score IS NOT NULL ORDER BY score, arr DESC LIMIT 10) h
+JOIN demo.account_percentiles p USING (account_id)
+GROUP BY h.account_id, h.segment, h.score, h.arr
+ORDER BY h.score, h.arr DESC;
+
+\echo '== What is normal per segment? Quartiles of active days (from the stored profiles) =='
+SELECT segment, health.profile_count(profile) AS accounts,
+       health.quantile(profile, 0.25) AS p25, health.quantile(profile, 0.5) AS median,
+       health.quantile(profile, 0.75) AS p75, round(health.profile_mean(profile)::numeric, 1) AS mean
+FROM demo.segment_profiles WHERE metric = 'active_days_30d'
+ORDER BY median;
+
 \echo '== Check: the wide form (weighted_score) and the long form (scorecard) agree =='
 SELECT count(*) AS accounts,
        count(*) FILTER (WHERE abs(round(w.score::numeric, 1) - h.score) < 0.05) AS same_score

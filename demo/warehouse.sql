@@ -136,4 +136,26 @@ SELECT account_id,
            '{25,20,15,10,10,10,10}') AS score
 FROM demo.account_metrics_wide;
 
+-- Population-relative scoring (API.md §5): where does an account stand in
+-- its own segment? One profile per segment and metric, refreshed on a
+-- schedule (REFRESH MATERIALIZED VIEW CONCURRENTLY), joined back to the rows.
+CREATE MATERIALIZED VIEW demo.segment_profiles AS
+SELECT a.segment, m.metric, health.profile(m.value) AS profile
+FROM demo.latest_metrics m JOIN demo.accounts a USING (account_id)
+GROUP BY a.segment, m.metric;
+CREATE UNIQUE INDEX ON demo.segment_profiles (segment, metric);
+
+-- Each latest value as a percentile within the segment, 0-100, better = higher.
+-- (invoice_days_late is "lower is better" too; its bands encode that.)
+CREATE VIEW demo.account_percentiles AS
+SELECT m.account_id, a.segment, m.metric, m.value,
+       health.scale_profile(m.value, p.profile, 'percentile',
+                            higher_is_better => c.higher_is_better AND m.metric <> 'invoice_days_late') AS segment_percentile,
+       health.quantile_tier(m.value, p.profile) AS segment_position
+FROM demo.latest_metrics m
+JOIN demo.accounts a USING (account_id)
+JOIN demo.metric_config c USING (metric)
+JOIN demo.segment_profiles p ON p.segment = a.segment AND p.metric = m.metric
+WHERE m.value IS NOT NULL;
+
 ANALYZE demo.accounts, demo.metric_config, demo.account_metrics;

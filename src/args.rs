@@ -158,7 +158,7 @@ impl<'a> FloatArray<'a> {
 /// compressed or short-headed; constants and most column values are not.
 ///
 /// SAFETY: `datum` is a non-NULL varlena datum.
-unsafe fn detoasted(datum: pg_sys::Datum) -> *mut pg_sys::varlena {
+pub unsafe fn detoasted(datum: pg_sys::Datum) -> *mut pg_sys::varlena {
     unsafe {
         let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
         if pgrx::varlena::varatt_is_4b_u(ptr) {

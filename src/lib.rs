@@ -11,6 +11,7 @@ mod agg;
 mod args;
 mod errors;
 mod normalise;
+mod profile;
 mod score;
 mod scorecard;
 mod tier;

@@ -35,6 +35,23 @@ CREATE TABLE par_cards AS
 SELECT account, health.scorecard(metric, score, weight) AS sc FROM par_metrics GROUP BY account;
 ANALYZE par_cards;
 
+-- Profiles: the sketch must be identical; moments may differ in the last bits
+-- with the merge order, so they are compared to 9 decimals.
+CREATE FUNCTION profile_digest(p health.profile) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT md5((p::text::jsonb -> 'buckets')::text) || ' n=' || health.profile_count(p)
+        || ' mean=' || round(health.profile_mean(p)::numeric, 9) || ' sd=' || round(health.profile_stddev(p)::numeric, 9)
+$$;
+CREATE TABLE par_profiles AS
+SELECT account % 500 AS part, metric, health.profile(score) AS p FROM par_metrics GROUP BY 1, 2;
+ANALYZE par_profiles;
+INSERT INTO par_queries VALUES
+ ('profile, one group',
+  $$SELECT profile_digest(health.profile(score)) FROM par_metrics$$),
+ ('profile, per metric',
+  $$SELECT string_agg(metric || ' ' || profile_digest(p), ', ' ORDER BY metric) FROM (SELECT metric, health.profile(score) AS p FROM par_metrics GROUP BY metric) x$$),
+ ('rollup of stored profiles',
+  $$SELECT string_agg(metric || ' ' || profile_digest(p), ', ' ORDER BY metric) FROM (SELECT metric, health.rollup(p) AS p FROM par_profiles GROUP BY metric) x$$);
+
 -- Runs every query of par_queries: is its plan parallel, and what does it answer?
 CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)
 LANGUAGE plpgsql AS $$

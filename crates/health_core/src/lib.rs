@@ -9,10 +9,13 @@
 //!   the missing-data policies, the weighted-mean accumulator).
 //! - [`scorecard`]: the long-format scorecard (metric, score, weight) with its
 //!   breakdown (contributions, weakest metrics) and roll-ups.
+//! - [`profile`]: population profiles (moments + quantile sketch) and
+//!   population-relative sub-scores (percentile ranks, quantiles).
 //! - [`tier`]: health score -> tier label, colour, letter grade.
 
 pub mod error;
 pub mod normalise;
+pub mod profile;
 pub mod score;
 pub mod scorecard;
 pub mod tier;

@@ -1,0 +1,468 @@
+//! SQL wrappers for API.md §5: the `health.profile` type, the `profile(value)`
+//! and `rollup(profile)` aggregates, and the accessors `percentile_rank`,
+//! `quantile`, `scale_profile`, `quantile_tier` (plus `profile_count`,
+//! `profile_mean`, `profile_stddev`).
+//!
+//! Accessors read a stored profile in place. A profile of a large population
+//! is kept out of line by TOAST (the type's storage is `external`, so it is
+//! never compressed); the accessors keep the profiles they fetched per call
+//! site, so joining a million rows to a few stored profiles fetches each
+//! profile once, not once per row.
+
+use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView};
+use health_core::HealthError;
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
+use pgrx::datum::{Datum, UnboxDatum};
+use pgrx::prelude::*;
+use pgrx::{Internal, StringInfo};
+
+use crate::agg;
+use crate::args::{borrowed_argument, detoasted, FloatArray, TextArray, Word};
+use crate::errors::{raise, OrRaise};
+
+const TYPE: &str = "profile";
+
+/// A finished profile in its stored form (see `health_core::profile`).
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Profile(Vec<u8>);
+
+impl InOutFuncs for Profile {
+    fn input(input: &core::ffi::CStr) -> Self {
+        let text = input
+            .to_str()
+            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
+        Profile(bytes_from_text(text).or_raise(TYPE))
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&ProfileView::new(&self.0).or_raise(TYPE).to_text());
+    }
+}
+
+impl IntoDatum for Profile {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pgrx::regtypein("health.profile")
+    }
+}
+
+impl FromDatum for Profile {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: a non-NULL datum of our type is a varlena we wrote (or input validated).
+        let bytes = unsafe {
+            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            pgrx::varlena::varlena_to_byte_slice(varlena)
+        };
+        Some(Profile(bytes.to_vec()))
+    }
+}
+
+unsafe impl BoxRet for Profile {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        match self.into_datum() {
+            None => fcinfo.return_null(),
+            // SAFETY: the datum was just allocated in the current memory context.
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+        }
+    }
+}
+
+unsafe impl UnboxDatum for Profile {
+    type As<'dat>
+        = Self
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
+        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL profile")))
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for Profile {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for arguments of our type.
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
+    }
+}
+
+// ---- in-place profile arguments with a per-call-site cache of TOASTed ones ----
+
+/// A `health.profile` argument, not yet detoasted.
+pub struct ProfileArg<'a>(pg_sys::Datum, std::marker::PhantomData<&'a ()>);
+
+impl<'a> ProfileArg<'a> {
+    /// SAFETY: `datum` is a non-NULL profile datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        ProfileArg(datum, std::marker::PhantomData)
+    }
+}
+
+borrowed_argument!(ProfileArg, Profile);
+
+/// `vartag_external::VARTAG_ONDISK` of postgres.h: a pointer into a TOAST table.
+const VARTAG_ONDISK: u8 = 18;
+/// Profiles kept per call site; a query joins to a few segments' profiles.
+const CACHED_PROFILES: usize = 64;
+
+/// What an accessor keeps in `fn_extra` for the length of a query.
+#[derive(Default)]
+struct CallSite {
+    /// (toast relation, value id) -> detoasted bytes.
+    profiles: Vec<((u32, u32), Vec<u8>)>,
+    /// The last `quantile_tier` scheme: its arrays' bytes and decoded labels.
+    scheme: Option<(Vec<u8>, Vec<String>)>,
+}
+
+fn call_site<'f>(fcinfo: pg_sys::FunctionCallInfo) -> &'f mut CallSite {
+    // SAFETY: fcinfo/flinfo are live for this call; fn_extra of these
+    // accessors only ever holds a CallSite allocated here in fn_mcxt, which
+    // outlives every call made through this flinfo.
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        if (*flinfo).fn_extra.is_null() {
+            let site = pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(CallSite::default());
+            (*flinfo).fn_extra = site as *mut std::ffi::c_void;
+        }
+        &mut *((*flinfo).fn_extra as *mut CallSite)
+    }
+}
+
+/// The stored bytes of a profile argument, read in place when the datum is
+/// in memory, fetched once per call site when it lives in a TOAST table.
+fn profile_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, arg: &ProfileArg<'a>, function: &str) -> ProfileView<'a> {
+    let ptr = arg.0.cast_mut_ptr::<pg_sys::varlena>();
+    // SAFETY: ptr is a live varlena of our type (PostgreSQL passed it); an
+    // on-disk external pointer is 0x01, the tag byte, then varatt_external
+    // (unaligned). Detoasted copies are kept in fn_mcxt (see call_site).
+    unsafe {
+        let head = ptr as *const u8;
+        if *head == 0x01 && *head.add(1) == VARTAG_ONDISK {
+            let external = std::ptr::read_unaligned(head.add(2) as *const pg_sys::varatt_external);
+            let key = (u32::from(external.va_toastrelid), u32::from(external.va_valueid));
+            let site = call_site(fcinfo);
+            let index = match site.profiles.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    let detoasted = pg_sys::pg_detoast_datum_packed(ptr);
+                    let bytes = pgrx::varlena::varlena_to_byte_slice(detoasted).to_vec();
+                    if detoasted != ptr {
+                        pg_sys::pfree(detoasted.cast());
+                    }
+                    if site.profiles.len() >= CACHED_PROFILES {
+                        site.profiles.clear();
+                    }
+                    site.profiles.push((key, bytes));
+                    site.profiles.len() - 1
+                }
+            };
+            let bytes: &'a [u8] = std::mem::transmute::<&[u8], &'a [u8]>(&site.profiles[index].1);
+            return ProfileView::new(bytes).or_raise(function);
+        }
+        let varlena = detoasted(arg.0);
+        ProfileView::new(pgrx::varlena::varlena_to_byte_slice(varlena)).or_raise(function)
+    }
+}
+
+// ---- binary send/receive, so COPY BINARY, pg_dump -Fc and binary clients work ----
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_send(p: Profile) -> Vec<u8> {
+    p.0
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_recv(mut buffer: Internal) -> Profile {
+    // SAFETY: a type's receive function gets a StringInfo holding the message.
+    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
+        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
+    // SAFETY: data/len describe the unread message bytes.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (buf.data as *const u8).add(buf.cursor as usize),
+            (buf.len - buf.cursor) as usize,
+        )
+    };
+    let view = ProfileView::new(bytes).or_raise(TYPE);
+    view.validate().or_raise(TYPE);
+    let profile = Profile(bytes.to_vec());
+    buf.cursor = buf.len;
+    profile
+}
+
+extension_sql!(
+    r#"
+ALTER TYPE profile SET (RECEIVE = profile_recv, SEND = profile_send);
+-- Large profiles go out of line uncompressed, so accessors can cache them by
+-- TOAST pointer instead of decompressing them on every row.
+ALTER TYPE profile SET (STORAGE = external);
+COMMENT ON TYPE profile IS
+    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (values within 1 %).';
+"#,
+    name = "profile_type_options",
+    requires = [Profile, profile_recv, profile_send]
+);
+
+// ---- profile(value) ----
+
+const PROFILE: &str = "profile";
+
+#[pg_extern(immutable, parallel_safe)]
+fn profile_trans(mut state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    let Some(value) = value else { return Some(state) };
+    // SAFETY: this aggregate only ever stores a CoreProfile.
+    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
+        Some(p) => {
+            p.add(value).or_raise(PROFILE);
+            Some(state)
+        }
+        None => {
+            let mut p = CoreProfile::new();
+            p.add(value).or_raise(PROFILE);
+            Some(agg::new_state(fcinfo, PROFILE, p))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn profile_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<CoreProfile>(fcinfo, PROFILE, current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate and rollup(profile) only ever store a CoreProfile.
+    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
+        Some(p) if p.count() > 0 => p.to_bytes().or_raise(PROFILE),
+        _ => Vec::new(),
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    if bytes.is_empty() {
+        return Some(Internal::new(CoreProfile::new()));
+    }
+    Some(Internal::new(CoreProfile::from_bytes(bytes).or_raise(PROFILE)))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn profile_final(mut state: Internal) -> Option<Profile> {
+    // SAFETY: this aggregate and rollup(profile) only ever store a CoreProfile.
+    let p = unsafe { agg::state_mut::<CoreProfile>(&mut state) }?;
+    if p.count() == 0 {
+        return None;
+    }
+    Some(Profile(p.to_bytes().or_raise(PROFILE)))
+}
+
+// ---- rollup(profile) ----
+
+#[pg_extern(immutable, parallel_safe)]
+fn profile_rollup_trans(mut state: Internal, p: Option<Profile>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    const ROLLUP: &str = "rollup";
+    let Some(p) = p else { return Some(state) };
+    let part = CoreProfile::from_bytes(&p.0).or_raise(ROLLUP);
+    // SAFETY: this aggregate only ever stores a CoreProfile.
+    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
+        Some(whole) => {
+            whole.merge(&part);
+            Some(state)
+        }
+        None => Some(agg::new_state(fcinfo, ROLLUP, part)),
+    }
+}
+
+extension_sql!(
+    r#"
+CREATE AGGREGATE profile(value double precision) (
+    sfunc = profile_trans,
+    stype = internal,
+    combinefunc = profile_combine,
+    serialfunc = profile_serial,
+    deserialfunc = profile_deserial,
+    finalfunc = profile_final,
+    sspace = 4096,
+    parallel = safe
+);
+COMMENT ON AGGREGATE profile(double precision) IS
+    'Profiles a population of values (NULLs skipped): moments and a mergeable quantile sketch. Read it with percentile_rank(), quantile(), scale_profile(), quantile_tier().';
+
+CREATE AGGREGATE rollup(p profile) (
+    sfunc = profile_rollup_trans,
+    stype = internal,
+    combinefunc = profile_combine,
+    serialfunc = profile_serial,
+    deserialfunc = profile_deserial,
+    finalfunc = profile_final,
+    sspace = 4096,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(profile) IS
+    'Merges profiles (days into a month, segments into the company) into the profile of all their values.';
+"#,
+    name = "profile_aggregates",
+    requires = [
+        Profile,
+        profile_trans,
+        profile_combine,
+        profile_serial,
+        profile_deserial,
+        profile_final,
+        profile_rollup_trans
+    ]
+);
+
+// ---- accessors ----
+
+/// 0–100: the share of the population at or below `value` (as `100 * cume_dist()`).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn percentile_rank(value: f64, p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
+    const F: &str = "percentile_rank";
+    profile_bytes(fcinfo, &p, F).percentile_rank(value).or_raise(F)
+}
+
+/// The value at quantile `q` (0..1), interpolated as `percentile_cont`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn quantile(p: ProfileArg, q: f64, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
+    const F: &str = "quantile";
+    profile_bytes(fcinfo, &p, F).quantile(q).or_raise(F)
+}
+
+/// A 0–100 sub-score by position in the population.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scale_profile(
+    value: f64,
+    p: ProfileArg,
+    method: default!(Word, "'percentile'"),
+    higher_is_better: default!(bool, true),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> f64 {
+    const F: &str = "scale_profile";
+    let method = Method::parse(method.as_str(F, "method")).or_raise(F);
+    profile_bytes(fcinfo, &p, F)
+        .scale(value, method, higher_is_better)
+        .or_raise(F)
+}
+
+/// Tier by position in the population: bottom `fractions[1]`, ..., top.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn quantile_tier(
+    score: f64,
+    p: ProfileArg,
+    fractions: default!(FloatArray, "'{0.25,0.75}'"),
+    labels: default!(TextArray, "'{unhealthy,at_risk,healthy}'"),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> String {
+    const F: &str = "quantile_tier";
+    let view = profile_bytes(fcinfo, &p, F);
+    let fraction_values = fractions.values(F, "fractions");
+    let site = call_site(fcinfo);
+    let key: Vec<u8> = fraction_values
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .chain(labels.raw().iter().copied())
+        .collect();
+    // The scheme is validated and its labels decoded once per query (or
+    // whenever the arrays change from one row to the next).
+    if site.scheme.as_ref().map(|(k, _)| k != &key).unwrap_or(true) {
+        let names = labels.to_strings(F, "labels");
+        check_fractions(fraction_values, names.len()).or_raise(F);
+        site.scheme = Some((key, names));
+    }
+    let Some((_, names)) = site.scheme.as_ref() else {
+        raise(F, HealthError::invalid("no tier scheme"));
+    };
+    let band = view.quantile_band(score, fraction_values).or_raise(F);
+    names[band].clone()
+}
+
+/// Number of values in the profile.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_count(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> i64 {
+    profile_bytes(fcinfo, &p, "profile_count").count() as i64
+}
+
+/// Mean of the profiled values.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_mean(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
+    profile_bytes(fcinfo, &p, "profile_mean").mean()
+}
+
+/// Sample standard deviation of the profiled values (0 for one value).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn profile_stddev(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
+    profile_bytes(fcinfo, &p, "profile_stddev").stddev()
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn one(sql: &str) -> Option<f64> {
+        Spi::get_one::<f64>(sql).expect("query failed")
+    }
+
+    const P: &str = "(SELECT health.profile(x) FROM generate_series(1, 100) x)";
+
+    #[pg_test]
+    fn profile_accessors() {
+        assert_eq!(one(&format!("SELECT health.percentile_rank(25, {P})")), Some(25.0));
+        assert_eq!(one(&format!("SELECT health.quantile({P}, 0.5)")), Some(50.5));
+        assert_eq!(one(&format!("SELECT health.scale_profile(25, {P})")), Some(25.0));
+        assert_eq!(
+            one(&format!("SELECT health.scale_profile(25, {P}, 'percentile', false)")),
+            Some(76.0)
+        );
+        assert_eq!(
+            one(&format!("SELECT health.scale_profile(100, {P}, 'minmax')")),
+            Some(100.0)
+        );
+        assert_eq!(
+            one(&format!("SELECT health.scale_profile(50.5, {P}, 'zscore')")),
+            Some(50.0)
+        );
+        assert_eq!(one(&format!("SELECT health.profile_mean({P})")), Some(50.5));
+        let tier = Spi::get_one::<String>(&format!("SELECT health.quantile_tier(80, {P})")).unwrap();
+        assert_eq!(tier.as_deref(), Some("healthy"));
+    }
+
+    #[pg_test]
+    fn empty_and_null_groups_give_null() {
+        let none = Spi::get_one::<bool>("SELECT health.profile(x) IS NULL FROM (SELECT NULL::float8 AS x) t").unwrap();
+        assert_eq!(none, Some(true));
+        let empty = Spi::get_one::<bool>("SELECT health.profile(x) IS NULL FROM generate_series(1, 0) x").unwrap();
+        assert_eq!(empty, Some(true));
+    }
+
+    #[pg_test]
+    fn rollup_equals_one_profile() {
+        let same = Spi::get_one::<bool>(&format!(
+            "SELECT (health.rollup(p)::text::jsonb) -> 'buckets' = ({P}::text::jsonb) -> 'buckets' FROM (
+                 SELECT health.profile(x) AS p FROM generate_series(1, 100) x GROUP BY x % 7) parts"
+        ))
+        .unwrap();
+        assert_eq!(same, Some(true));
+    }
+
+    #[pg_test(
+        error = "scale_profile: method must be one of 'percentile', 'minmax', 'zscore', 'log_zscore', got 'rank'"
+    )]
+    fn scale_profile_rejects_unknown_method() {
+        one(&format!("SELECT health.scale_profile(1, {P}, 'rank')"));
+    }
+}
