@@ -75,8 +75,9 @@ SELECT round(sum(health.percentile_rank(m1, p1) + health.percentile_rank(m2, p2)
                + health.percentile_rank(m10, p10))::numeric, 0)
 FROM bench_seg JOIN bench_seg_profiles USING (segment) $q$);
 
--- Check first: the profile answers are cume_dist's (the sum of 10 million
--- sub-scores, so the mean difference per sub-score is shown too).
+-- Check first: the profile answers are cume_dist's, to the sketch's error
+-- (sums of 10 million sub-scores; the mean difference per sub-score must be
+-- under 0.1 point; m7 is continuous and crowded, the others exact).
 CREATE TEMP TABLE profile_answers AS SELECT id, NULL::numeric AS answer FROM profile_queries;
 DO $$ DECLARE r record; a text; BEGIN
   FOR r IN SELECT * FROM profile_queries LOOP
@@ -87,7 +88,7 @@ SELECT abs((SELECT answer FROM profile_answers WHERE id = 3) - (SELECT answer FR
          / (10 * (SELECT count(*) FROM bench_seg)) AS mean_difference_points,
        (SELECT answer FROM profile_answers WHERE id = 3) = (SELECT answer FROM profile_answers WHERE id = 4) AS stored_same,
        abs((SELECT answer FROM profile_answers WHERE id = 3) - (SELECT answer FROM profile_answers WHERE id = 2))
-         / (10 * (SELECT count(*) FROM bench_seg)) < 0.01 AS profile_answers_agree \gset
+         / (10 * (SELECT count(*) FROM bench_seg)) < 0.1 AS profile_answers_agree \gset
 \echo 'mean |percentile_rank - 100 * cume_dist| per sub-score:' :mean_difference_points 'points; stored profiles give the same sum:' :stored_same
 \if :profile_answers_agree
 \else

@@ -9,7 +9,7 @@
 //! site, so joining a million rows to a few stored profiles fetches each
 //! profile once, not once per row.
 
-use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView};
+use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView, RankIndex};
 use health_core::HealthError;
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::{Datum, UnboxDatum};
@@ -121,8 +121,8 @@ const CACHED_PROFILES: usize = 64;
 /// What an accessor keeps in `fn_extra` for the length of a query.
 #[derive(Default)]
 struct CallSite {
-    /// (toast relation, value id) -> detoasted bytes.
-    profiles: Vec<((u32, u32), Vec<u8>)>,
+    /// (toast relation, value id) -> detoasted bytes and their lookup table.
+    profiles: Vec<((u32, u32), Vec<u8>, Option<RankIndex>)>,
     /// The last `quantile_tier` scheme: its arrays' bytes and decoded labels.
     scheme: Option<(Vec<u8>, Vec<String>)>,
 }
@@ -154,7 +154,7 @@ fn profile_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, arg: &ProfileArg<'a>, fun
             let external = std::ptr::read_unaligned(head.add(2) as *const pg_sys::varatt_external);
             let key = (u32::from(external.va_toastrelid), u32::from(external.va_valueid));
             let site = call_site(fcinfo);
-            let index = match site.profiles.iter().position(|(k, _)| *k == key) {
+            let index = match site.profiles.iter().position(|(k, _, _)| *k == key) {
                 Some(index) => index,
                 None => {
                     let detoasted = pg_sys::pg_detoast_datum_packed(ptr);
@@ -162,15 +162,21 @@ fn profile_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, arg: &ProfileArg<'a>, fun
                     if detoasted != ptr {
                         pg_sys::pfree(detoasted.cast());
                     }
+                    let rank_index = RankIndex::build(&ProfileView::new(&bytes).or_raise(function));
                     if site.profiles.len() >= CACHED_PROFILES {
                         site.profiles.clear();
                     }
-                    site.profiles.push((key, bytes));
+                    site.profiles.push((key, bytes, rank_index));
                     site.profiles.len() - 1
                 }
             };
-            let bytes: &'a [u8] = std::mem::transmute::<&[u8], &'a [u8]>(&site.profiles[index].1);
-            return ProfileView::new(bytes).or_raise(function);
+            // The entry lives in fn_mcxt until the query ends (see call_site).
+            let entry = &*(&site.profiles[index] as *const ((u32, u32), Vec<u8>, Option<RankIndex>));
+            let view = ProfileView::new(&entry.1).or_raise(function);
+            return match &entry.2 {
+                Some(rank_index) => view.with_index(rank_index),
+                None => view,
+            };
         }
         let varlena = detoasted(arg.0);
         ProfileView::new(pgrx::varlena::varlena_to_byte_slice(varlena)).or_raise(function)
@@ -329,11 +335,45 @@ COMMENT ON AGGREGATE rollup(profile) IS
 // ---- accessors ----
 
 /// 0–100: the share of the population at or below `value` (as `100 * cume_dist()`).
-#[pg_extern(immutable, strict, parallel_safe)]
-fn percentile_rank(value: f64, p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
-    const F: &str = "percentile_rank";
-    profile_bytes(fcinfo, &p, F).percentile_rank(value).or_raise(F)
+///
+/// The hottest accessor (one call per row and metric when scoring against
+/// stored profiles), so it is a plain V1 C function: it reads its two
+/// arguments straight from `fcinfo` instead of going through pgrx's generic
+/// argument and memory-context machinery, which costs about as much as the
+/// lookup itself. Errors still go through pgrx's guard.
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub unsafe extern "C-unwind" fn percentile_rank_v1(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL calls this with the two non-NULL arguments declared
+    // below (the function is STRICT): a float8 by value and a profile varlena.
+    unsafe {
+        pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
+            const F: &str = "percentile_rank";
+            let value = f64::from_bits(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).value() as u64);
+            let profile = ProfileArg::from_datum_unchecked(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1));
+            let rank = profile_bytes(fcinfo, &profile, F).percentile_rank(value).or_raise(F);
+            pg_sys::Datum::from(rank.to_bits())
+        })
+    }
 }
+
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_percentile_rank_v1() -> &'static pg_sys::Pg_finfo_record {
+    const V1_API: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1_API
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION percentile_rank(value double precision, p profile) RETURNS double precision
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'percentile_rank_v1';
+COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
+    '0-100: the share of the population at or below value (as 100 * cume_dist()).';
+"#,
+    name = "percentile_rank",
+    requires = [Profile]
+);
 
 /// The value at quantile `q` (0..1), interpolated as `percentile_cont`.
 #[pg_extern(immutable, strict, parallel_safe)]

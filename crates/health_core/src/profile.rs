@@ -72,7 +72,29 @@ fn inv_ln_gamma() -> f64 {
 /// Bucket index of a non-zero magnitude: `GAMMA^(i-1) < abs <= GAMMA^i`.
 #[inline]
 fn index_of(abs: f64, inv_ln_gamma: f64) -> i32 {
-    (libm::log(abs) * inv_ln_gamma).ceil() as i32
+    // The platform's ln is faster than libm's and within an ulp of it: its
+    // ceiling is the same unless ln(abs)/ln(GAMMA) lies within 1e-9 of a
+    // whole number, and there libm (the definition, identical on every
+    // machine, so stored keys stay valid) decides.
+    let fast = abs.ln() * inv_ln_gamma;
+    let key = ceil_to_i32(fast);
+    if (key as f64 - fast) > 1e-9 && (fast - (key - 1) as f64) > 1e-9 {
+        key
+    } else {
+        ceil_to_i32(libm::log(abs) * inv_ln_gamma)
+    }
+}
+
+/// `x.ceil() as i32` without a call into libm's `ceil` (no SSE4.1 by default);
+/// the same result for every |x| < 2^31.
+#[inline]
+fn ceil_to_i32(x: f64) -> i32 {
+    let t = x as i32;
+    if (t as f64) < x {
+        t + 1
+    } else {
+        t
+    }
 }
 
 /// The ordered key of a value: monotone non-decreasing in `x`.
@@ -379,13 +401,43 @@ impl Profile {
 pub struct ProfileView<'a> {
     bytes: &'a [u8],
     n: usize,
+    index: Option<&'a RankIndex>,
+}
+
+/// A direct key -> bucket table for a profile that is read many times in one
+/// query (a stored profile joined to millions of rows): replaces the binary
+/// search of every rank lookup by one array read.
+#[derive(Debug)]
+pub struct RankIndex {
+    first_key: i32,
+    /// For each key from `first_key`: the first bucket whose key is >= it.
+    slots: Vec<u32>,
+}
+
+impl RankIndex {
+    /// Keys spanning more than this (values of both signs, or many orders of
+    /// magnitude) keep the binary search; 1 MiB of table at most.
+    const MAX_SLOTS: i64 = 1 << 18;
+
+    pub fn build(view: &ProfileView) -> Option<RankIndex> {
+        let (first, last) = (view.key(0), view.key(view.n - 1));
+        if i64::from(last) - i64::from(first) >= Self::MAX_SLOTS {
+            return None;
+        }
+        let mut slots = Vec::with_capacity((last - first + 1) as usize);
+        let mut j = 0;
+        for key in first..=last {
+            while view.key(j) < key {
+                j += 1;
+            }
+            slots.push(j as u32);
+        }
+        Some(RankIndex { first_key: first, slots })
+    }
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]))
-}
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    i32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]))
 }
 fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]))
@@ -415,7 +467,7 @@ impl<'a> ProfileView<'a> {
         if bytes.len() != HEADER + n * BYTES_PER_BUCKET {
             return Err(corrupt(format!("{} bytes do not hold {n} buckets", bytes.len())));
         }
-        Ok(ProfileView { bytes, n })
+        Ok(ProfileView { bytes, n, index: None })
     }
 
     pub fn n_buckets(&self) -> usize {
@@ -463,11 +515,24 @@ impl<'a> ProfileView<'a> {
     pub fn stddev(&self) -> f64 {
         self.moments().stddev()
     }
-    fn key(&self, j: usize) -> i32 {
-        i32_at(self.bytes, HEADER + 4 * j)
+    /// `N` bytes at `at`, read without a bounds check: the hot accessors
+    /// (binary search per call) only read header fields and buckets `j < n`.
+    #[inline]
+    fn raw<const N: usize>(&self, at: usize) -> [u8; N] {
+        debug_assert!(at + N <= self.bytes.len());
+        // SAFETY: `new` checked bytes.len() == HEADER + n * BYTES_PER_BUCKET and
+        // every caller reads a bucket j < n, which lies inside that length.
+        unsafe { (self.bytes.as_ptr().add(at) as *const [u8; N]).read_unaligned() }
     }
+    #[inline]
+    fn key(&self, j: usize) -> i32 {
+        debug_assert!(j < self.n);
+        i32::from_le_bytes(self.raw(HEADER + 4 * j))
+    }
+    #[inline]
     fn cumulative(&self, j: usize) -> u64 {
-        u64_at(self.bytes, HEADER + 4 * self.n + 8 * j)
+        debug_assert!(j < self.n);
+        u64::from_le_bytes(self.raw(HEADER + 4 * self.n + 8 * j))
     }
     fn before(&self, j: usize) -> u64 {
         if j == 0 {
@@ -479,11 +544,15 @@ impl<'a> ProfileView<'a> {
     fn bucket_count(&self, j: usize) -> u64 {
         self.cumulative(j) - self.before(j)
     }
+    #[inline]
     fn bucket_min(&self, j: usize) -> f64 {
-        f64_at(self.bytes, HEADER + 12 * self.n + 8 * j)
+        debug_assert!(j < self.n);
+        f64::from_le_bytes(self.raw(HEADER + 12 * self.n + 8 * j))
     }
+    #[inline]
     fn bucket_max(&self, j: usize) -> f64 {
-        f64_at(self.bytes, HEADER + 20 * self.n + 8 * j)
+        debug_assert!(j < self.n);
+        f64::from_le_bytes(self.raw(HEADER + 20 * self.n + 8 * j))
     }
 
     /// Full consistency check, for bytes that come from outside (binary
@@ -567,8 +636,25 @@ impl<'a> ProfileView<'a> {
         Ok(())
     }
 
+    /// The same view, looking buckets up through `index` (built from these bytes).
+    pub fn with_index(self, index: &'a RankIndex) -> Self {
+        ProfileView { index: Some(index), ..self }
+    }
+
     /// The bucket holding `key`, or the index of the first bucket above it.
+    #[inline]
     fn find(&self, key: i32) -> std::result::Result<usize, usize> {
+        if let Some(index) = self.index {
+            let offset = i64::from(key) - i64::from(index.first_key);
+            if offset < 0 {
+                return Err(0);
+            }
+            return match index.slots.get(offset as usize) {
+                None => Err(self.n),
+                Some(&j) if self.key(j as usize) == key => Ok(j as usize),
+                Some(&j) => Err(j as usize),
+            };
+        }
         let (mut lo, mut hi) = (0usize, self.n);
         while lo < hi {
             let mid = (lo + hi) / 2;
@@ -600,8 +686,10 @@ impl<'a> ProfileView<'a> {
                 }
                 // lo <= v <= hi, lo < hi, c >= 2: positions lo + (hi-lo)*t/(c-1).
                 let x = (v - lo) / (hi - lo) * (c - 1) as f64;
-                let below = if strict { x.ceil() } else { x.floor() + 1.0 };
-                before + (below.clamp(0.0, c as f64) as u64)
+                // x >= 0, so truncation is floor (and no libm call).
+                let whole = x as u64;
+                let below = if strict { whole + u64::from((whole as f64) < x) } else { whole + 1 };
+                before + below.min(c)
             }
         }
     }
@@ -951,6 +1039,30 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn fast_index_equals_libm_index(x in prop_oneof![1e-300f64..1e300, 0.001f64..1000.0]) {
+            prop_assert_eq!(index_of(x, INV_LN_GAMMA), ceil_to_i32(libm::log(x) * INV_LN_GAMMA));
+        }
+    }
+
+    #[test]
+    fn index_at_bucket_boundaries_follows_libm() {
+        for i in -2000..2000 {
+            let x = libm::pow(GAMMA, i as f64);
+            for y in [x, x * (1.0 + f64::EPSILON), x * (1.0 - f64::EPSILON)] {
+                assert_eq!(index_of(y, INV_LN_GAMMA), ceil_to_i32(libm::log(y) * INV_LN_GAMMA));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_ceil_is_ceil() {
+        for x in [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.000001, -2.000001, 74813.2, -74813.2, 1e-300, -1e-300] {
+            assert_eq!(ceil_to_i32(x), x.ceil() as i32, "{x}");
+        }
+    }
+
     #[test]
     fn bucket_constant_is_one_over_ln_gamma() {
         assert!((INV_LN_GAMMA - 1.0 / libm::log(GAMMA)).abs() < 1e-12);
@@ -1125,6 +1237,19 @@ mod tests {
             }
             prop_assert_eq!(v.quantile(0.0).unwrap(), sorted[0]);
             prop_assert_eq!(v.quantile(1.0).unwrap(), sorted[sorted.len() - 1]);
+        }
+
+        #[test]
+        fn indexed_lookups_equal_binary_search(values in arb_values(), probes in prop::collection::vec(-2e6f64..2e6, 1..50)) {
+            let bytes = profile_of(&values);
+            let plain = ProfileView::new(&bytes).unwrap();
+            if let Some(index) = RankIndex::build(&plain) {
+                let fast = plain.with_index(&index);
+                for x in values.iter().copied().chain(probes) {
+                    prop_assert_eq!(plain.percentile_rank(x).unwrap(), fast.percentile_rank(x).unwrap());
+                    prop_assert_eq!(plain.scale(x, Method::Percentile, false).unwrap(), fast.scale(x, Method::Percentile, false).unwrap());
+                }
+            }
         }
 
         #[test]
