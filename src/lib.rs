@@ -10,6 +10,7 @@
 mod agg;
 mod args;
 mod errors;
+mod model;
 mod normalise;
 mod profile;
 mod score;

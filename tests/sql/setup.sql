@@ -17,7 +17,8 @@ END
 $$;
 
 -- Every function of the extension is IMMUTABLE (provolatile i) and PARALLEL SAFE (proparallel s),
--- so it can be used in indexes, generated columns and parallel plans.
+-- so it can be used in indexes, generated columns and parallel plans; only model_for and
+-- resolve_profiles are STABLE (s), as they read the catalogue tables health.models and health.profiles.
 SELECT p.proname, p.prokind, p.provolatile, p.proparallel, p.proisstrict,
        pg_get_function_identity_arguments(p.oid) AS arguments
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -4,6 +4,7 @@
 //! extension crate only converts SQL arguments, calls these functions and maps
 //! errors to SQLSTATEs. One module per concept:
 //!
+//! - [`model`]: scoring models as JSON data: parse, validate, evaluate, explain.
 //! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
 //! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
 //!   the missing-data policies, the weighted-mean accumulator).
@@ -14,6 +15,7 @@
 //! - [`tier`]: health score -> tier label, colour, letter grade.
 
 pub mod error;
+pub mod model;
 pub mod normalise;
 pub mod profile;
 pub mod score;

@@ -432,7 +432,10 @@ impl RankIndex {
             }
             slots.push(j as u32);
         }
-        Some(RankIndex { first_key: first, slots })
+        Some(RankIndex {
+            first_key: first,
+            slots,
+        })
     }
 }
 
@@ -638,7 +641,10 @@ impl<'a> ProfileView<'a> {
 
     /// The same view, looking buckets up through `index` (built from these bytes).
     pub fn with_index(self, index: &'a RankIndex) -> Self {
-        ProfileView { index: Some(index), ..self }
+        ProfileView {
+            index: Some(index),
+            ..self
+        }
     }
 
     /// The bucket holding `key`, or the index of the first bucket above it.
@@ -688,7 +694,11 @@ impl<'a> ProfileView<'a> {
                 let x = (v - lo) / (hi - lo) * (c - 1) as f64;
                 // x >= 0, so truncation is floor (and no libm call).
                 let whole = x as u64;
-                let below = if strict { whole + u64::from((whole as f64) < x) } else { whole + 1 };
+                let below = if strict {
+                    whole + u64::from((whole as f64) < x)
+                } else {
+                    whole + 1
+                };
                 before + below.min(c)
             }
         }
@@ -1058,7 +1068,9 @@ mod tests {
 
     #[test]
     fn fast_ceil_is_ceil() {
-        for x in [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.000001, -2.000001, 74813.2, -74813.2, 1e-300, -1e-300] {
+        for x in [
+            0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.000001, -2.000001, 74813.2, -74813.2, 1e-300, -1e-300,
+        ] {
             assert_eq!(ceil_to_i32(x), x.ceil() as i32, "{x}");
         }
     }

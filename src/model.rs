@@ -1,0 +1,298 @@
+//! SQL wrappers for API.md §6: the `health.model` type (a validated JSON
+//! scoring model), `evaluate`, `explain`, `tier(score, model)`, the worst-of
+//! `tier(model, metrics)`, and the model catalogue `health.models` with
+//! `model_for(name, at)`.
+//!
+//! A model is stored as its canonical JSON text and parsed once per call
+//! site and query (cached in `fn_extra`, keyed by the stored bytes), so a
+//! million rows cost one parse.
+
+use health_core::model::Model as CoreModel;
+use health_core::HealthError;
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
+use pgrx::datum::{Datum, UnboxDatum};
+use pgrx::prelude::*;
+use pgrx::{Internal, JsonB, StringInfo};
+
+use crate::args::{borrowed_argument, cached, detoasted, FloatArray};
+use crate::errors::{raise, OrRaise};
+
+const TYPE: &str = "model";
+
+/// A validated scoring model, stored as its canonical JSON text.
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Model(Vec<u8>);
+
+impl InOutFuncs for Model {
+    fn input(input: &core::ffi::CStr) -> Self {
+        let text = input
+            .to_str()
+            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
+        Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes())
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_bytes(&self.0);
+    }
+}
+
+impl IntoDatum for Model {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pgrx::regtypein("health.model")
+    }
+}
+
+impl FromDatum for Model {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: a non-NULL datum of our type is a varlena we wrote.
+        let bytes = unsafe {
+            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            pgrx::varlena::varlena_to_byte_slice(varlena)
+        };
+        Some(Model(bytes.to_vec()))
+    }
+}
+
+unsafe impl BoxRet for Model {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        match self.into_datum() {
+            None => fcinfo.return_null(),
+            // SAFETY: the datum was just allocated in the current memory context.
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+        }
+    }
+}
+
+unsafe impl UnboxDatum for Model {
+    type As<'dat>
+        = Self
+    where
+        Self: 'dat;
+    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
+    where
+        Self: 'dat,
+    {
+        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
+        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL model")))
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for Model {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        // SAFETY: pgrx only calls this for arguments of our type.
+        unsafe { arg.unbox_arg_using_from_datum() }
+            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
+    }
+}
+
+/// A `health.model` argument read in place: the cache compares these bytes
+/// with the last model's and parses only when they differ.
+pub struct ModelBytes<'a>(&'a [u8]);
+
+impl<'a> ModelBytes<'a> {
+    /// SAFETY: `datum` is a non-NULL model datum valid for `'a`.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        unsafe { ModelBytes(pgrx::varlena::varlena_to_byte_slice(detoasted(datum))) }
+    }
+
+    /// The parsed model, from this call site's cache.
+    fn parsed<'f>(&self, fcinfo: pg_sys::FunctionCallInfo, function: &str) -> &'f CoreModel {
+        cached(fcinfo, &[self.0], || {
+            let text = std::str::from_utf8(self.0)
+                .unwrap_or_else(|_| raise(function, HealthError::text("model is not UTF-8")));
+            CoreModel::parse(text).or_raise(function)
+        })
+    }
+}
+
+borrowed_argument!(ModelBytes, Model);
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn model_send(m: Model) -> Vec<u8> {
+    m.0
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn model_recv(mut buffer: Internal) -> Model {
+    // SAFETY: a type's receive function gets a StringInfo holding the message.
+    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
+        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
+    // SAFETY: data/len describe the unread message bytes.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            (buf.data as *const u8).add(buf.cursor as usize),
+            (buf.len - buf.cursor) as usize,
+        )
+    };
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|_| raise(TYPE, HealthError::text("model is not UTF-8")));
+    let model = Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes());
+    buf.cursor = buf.len;
+    model
+}
+
+extension_sql!(
+    r#"
+ALTER TYPE model SET (RECEIVE = model_recv, SEND = model_send);
+COMMENT ON TYPE model IS
+    'A scoring model: metrics with weights and normalisers, missing policy, minimum coverage and tiers, as validated JSON.';
+"#,
+    name = "model_type_options",
+    requires = [Model, model_recv, model_send]
+);
+
+/// The values of a `metrics` jsonb object in model order.
+fn values_of(model: &CoreModel, metrics: &JsonB, function: &str) -> Vec<Option<f64>> {
+    model.values_from_json(&metrics.0).or_raise(function)
+}
+
+/// The health score of one account, from a JSON object of raw metric values
+/// keyed by metric name (absent or null = not measured).
+#[pg_extern(immutable, strict, parallel_safe, name = "evaluate")]
+fn evaluate_jsonb(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
+    const F: &str = "evaluate";
+    let m = model.parsed(fcinfo, F);
+    m.evaluate(&values_of(m, &metrics, F)).or_raise(F)
+}
+
+/// The health score from raw values in the model's metric order (NULL = not measured).
+#[pg_extern(immutable, strict, parallel_safe, name = "evaluate")]
+fn evaluate_array(model: ModelBytes, values: FloatArray, fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
+    const F: &str = "evaluate";
+    let m = model.parsed(fcinfo, F);
+    let values: Vec<Option<f64>> = values.iter().collect();
+    m.evaluate(&values).or_raise(F)
+}
+
+/// Score, coverage, tier (worst-of applied), critical metrics and contributions.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn explain(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> JsonB {
+    const F: &str = "explain";
+    let m = model.parsed(fcinfo, F);
+    JsonB(m.explain(&values_of(m, &metrics, F)).or_raise(F))
+}
+
+/// The tier of a score under the model's tier scheme. The model comes first
+/// (as in `tier(model, metrics)`): a `tier(score, model)` overload would make
+/// every `tier(score, '{40,70}')` call of API.md §3 ambiguous, since an
+/// untyped literal fits both `float8[]` and `health.model`.
+#[pg_extern(immutable, strict, parallel_safe, name = "tier")]
+fn tier_of_score(model: ModelBytes, score: f64, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    const F: &str = "tier";
+    model.parsed(fcinfo, F).tier(score).or_raise(F)
+}
+
+/// The tier of an account with the model's worst-of rule applied.
+#[pg_extern(immutable, strict, parallel_safe, name = "tier")]
+fn tier_of_metrics(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
+    const F: &str = "tier";
+    let m = model.parsed(fcinfo, F);
+    m.tier_of(&values_of(m, &metrics, F)).or_raise(F)
+}
+
+/// The model's metric names, in order: the order `evaluate(model, float8[])` expects.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn model_metrics(model: ModelBytes, fcinfo: pg_sys::FunctionCallInfo) -> Vec<String> {
+    model
+        .parsed(fcinfo, "model_metrics")
+        .metrics
+        .iter()
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+extension_sql!(
+    r#"
+-- Stored profiles that models reference by name ("profile_name"), e.g. one
+-- per segment and metric, refreshed on a schedule.
+CREATE TABLE profiles (
+    name       text PRIMARY KEY,
+    profile    profile NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('profiles', '');
+COMMENT ON TABLE profiles IS 'Named population profiles that scoring models reference by profile_name.';
+
+-- The model catalogue: every version of every model, with the moment it took effect.
+CREATE TABLE models (
+    name           text NOT NULL,
+    version        text NOT NULL,
+    effective_from timestamptz NOT NULL,
+    model          model NOT NULL,
+    PRIMARY KEY (name, effective_from),
+    UNIQUE (name, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('models', '');
+COMMENT ON TABLE models IS 'Scoring models by name and version; model_for(name, at) returns the one in force at a moment.';
+
+-- Replaces every "profile_name" of a model by the named profile of health.profiles.
+CREATE FUNCTION resolve_profiles(m model) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+DECLARE
+    doc jsonb := m::text::jsonb;
+    i int;
+    wanted text;
+    found_profile health.profile;
+BEGIN
+    FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
+        wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
+        CONTINUE WHEN wanted IS NULL;
+        SELECT p.profile INTO found_profile FROM health.profiles p WHERE p.name = wanted;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in health.profiles', i, wanted
+                USING ERRCODE = '22023';
+        END IF;
+        doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
+    END LOOP;
+    RETURN doc::text::health.model;
+END
+$$;
+
+-- The version of a model in force at a moment (default: now), profiles resolved.
+CREATE FUNCTION model_for(name text, at timestamptz DEFAULT now()) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT health.resolve_profiles(m.model) FROM health.models m
+    WHERE m.name = model_for.name AND m.effective_from <= model_for.at
+    ORDER BY m.effective_from DESC LIMIT 1
+$$;
+"#,
+    name = "model_catalogue",
+    requires = [Model, "profile_type_options"]
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    const M: &str = r#"'{"metrics": [{"name": "logins", "weight": 3, "scale": {"method": "linear", "lo": 0, "hi": 20}}, {"name": "tickets", "weight": 1, "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}'::health.model"#;
+
+    #[pg_test]
+    fn evaluate_both_forms() {
+        // logins 10 -> 50, tickets 5 -> 50; logins 20 -> 100, tickets missing -> 100
+        let a = Spi::get_one::<f64>(&format!(
+            r#"SELECT health.evaluate({M}, '{{"logins": 10, "tickets": 5}}'::jsonb)"#
+        ))
+        .unwrap();
+        assert_eq!(a, Some(50.0));
+        let b = Spi::get_one::<f64>(&format!("SELECT health.evaluate({M}, ARRAY[20, NULL]::float8[])")).unwrap();
+        assert_eq!(b, Some(100.0));
+        let t = Spi::get_one::<String>(&format!("SELECT health.tier({M}, 55)")).unwrap();
+        assert_eq!(t.as_deref(), Some("neutral"));
+    }
+
+    #[pg_test(error = "evaluate: values must have one element per model metric, got 1 values for 2 metrics")]
+    fn evaluate_rejects_wrong_arity() {
+        Spi::get_one::<f64>(&format!("SELECT health.evaluate({M}, ARRAY[1]::float8[])")).unwrap();
+    }
+}
