@@ -15,6 +15,7 @@ mod normalise;
 mod profile;
 mod score;
 mod scorecard;
+mod stored;
 mod tier;
 
 /// Used by `cargo pgrx test`.

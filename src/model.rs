@@ -9,13 +9,12 @@
 
 use health_core::model::Model as CoreModel;
 use health_core::HealthError;
-use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::datum::{Datum, UnboxDatum};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
 use crate::args::{borrowed_argument, cached, detoasted, FloatArray};
 use crate::errors::{raise, OrRaise};
+use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 const TYPE: &str = "model";
 
@@ -25,74 +24,20 @@ const TYPE: &str = "model";
 #[bikeshed_postgres_type_manually_impl_from_into_datum]
 pub struct Model(Vec<u8>);
 
+stored_bytes_type!(Model, "health.model", TYPE);
+
 impl InOutFuncs for Model {
     fn input(input: &core::ffi::CStr) -> Self {
-        let text = input
-            .to_str()
-            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
-        Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes())
+        Model(
+            CoreModel::parse(input_text(input, TYPE))
+                .or_raise(TYPE)
+                .to_text()
+                .into_bytes(),
+        )
     }
 
     fn output(&self, buffer: &mut StringInfo) {
         buffer.push_bytes(&self.0);
-    }
-}
-
-impl IntoDatum for Model {
-    fn into_datum(self) -> Option<pg_sys::Datum> {
-        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
-    }
-
-    fn type_oid() -> pg_sys::Oid {
-        pgrx::regtypein("health.model")
-    }
-}
-
-impl FromDatum for Model {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        if is_null {
-            return None;
-        }
-        // SAFETY: a non-NULL datum of our type is a varlena we wrote.
-        let bytes = unsafe {
-            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-            pgrx::varlena::varlena_to_byte_slice(varlena)
-        };
-        Some(Model(bytes.to_vec()))
-    }
-}
-
-unsafe impl BoxRet for Model {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            None => fcinfo.return_null(),
-            // SAFETY: the datum was just allocated in the current memory context.
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-        }
-    }
-}
-
-unsafe impl UnboxDatum for Model {
-    type As<'dat>
-        = Self
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
-        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL model")))
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for Model {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for arguments of our type.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
     }
 }
 
@@ -125,20 +70,9 @@ fn model_send(m: Model) -> Vec<u8> {
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn model_recv(mut buffer: Internal) -> Model {
-    // SAFETY: a type's receive function gets a StringInfo holding the message.
-    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
-        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
-    // SAFETY: data/len describe the unread message bytes.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(
-            (buf.data as *const u8).add(buf.cursor as usize),
-            (buf.len - buf.cursor) as usize,
-        )
-    };
+    let bytes = received_bytes(&mut buffer, TYPE);
     let text = std::str::from_utf8(bytes).unwrap_or_else(|_| raise(TYPE, HealthError::text("model is not UTF-8")));
-    let model = Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes());
-    buf.cursor = buf.len;
-    model
+    Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes())
 }
 
 extension_sql!(

@@ -11,14 +11,13 @@
 
 use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView, RankIndex};
 use health_core::HealthError;
-use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::datum::{Datum, UnboxDatum};
 use pgrx::prelude::*;
 use pgrx::{Internal, StringInfo};
 
 use crate::agg;
 use crate::args::{borrowed_argument, detoasted, FloatArray, TextArray, Word};
 use crate::errors::{raise, OrRaise};
+use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 const TYPE: &str = "profile";
 
@@ -28,74 +27,15 @@ const TYPE: &str = "profile";
 #[bikeshed_postgres_type_manually_impl_from_into_datum]
 pub struct Profile(Vec<u8>);
 
+stored_bytes_type!(Profile, "health.profile", TYPE);
+
 impl InOutFuncs for Profile {
     fn input(input: &core::ffi::CStr) -> Self {
-        let text = input
-            .to_str()
-            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
-        Profile(bytes_from_text(text).or_raise(TYPE))
+        Profile(bytes_from_text(input_text(input, TYPE)).or_raise(TYPE))
     }
 
     fn output(&self, buffer: &mut StringInfo) {
         buffer.push_str(&ProfileView::new(&self.0).or_raise(TYPE).to_text());
-    }
-}
-
-impl IntoDatum for Profile {
-    fn into_datum(self) -> Option<pg_sys::Datum> {
-        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
-    }
-
-    fn type_oid() -> pg_sys::Oid {
-        pgrx::regtypein("health.profile")
-    }
-}
-
-impl FromDatum for Profile {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        if is_null {
-            return None;
-        }
-        // SAFETY: a non-NULL datum of our type is a varlena we wrote (or input validated).
-        let bytes = unsafe {
-            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-            pgrx::varlena::varlena_to_byte_slice(varlena)
-        };
-        Some(Profile(bytes.to_vec()))
-    }
-}
-
-unsafe impl BoxRet for Profile {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            None => fcinfo.return_null(),
-            // SAFETY: the datum was just allocated in the current memory context.
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-        }
-    }
-}
-
-unsafe impl UnboxDatum for Profile {
-    type As<'dat>
-        = Self
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
-        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL profile")))
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for Profile {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for arguments of our type.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
     }
 }
 
@@ -192,21 +132,9 @@ fn profile_send(p: Profile) -> Vec<u8> {
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn profile_recv(mut buffer: Internal) -> Profile {
-    // SAFETY: a type's receive function gets a StringInfo holding the message.
-    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
-        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
-    // SAFETY: data/len describe the unread message bytes.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(
-            (buf.data as *const u8).add(buf.cursor as usize),
-            (buf.len - buf.cursor) as usize,
-        )
-    };
-    let view = ProfileView::new(bytes).or_raise(TYPE);
-    view.validate().or_raise(TYPE);
-    let profile = Profile(bytes.to_vec());
-    buf.cursor = buf.len;
-    profile
+    let bytes = received_bytes(&mut buffer, TYPE);
+    ProfileView::new(bytes).and_then(|view| view.validate()).or_raise(TYPE);
+    Profile(bytes.to_vec())
 }
 
 extension_sql!(

@@ -6,8 +6,6 @@ use health_core::score::Missing;
 use health_core::scorecard::{coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
-use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::datum::{Datum, UnboxDatum};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 use serde_json::{json, Number, Value};
@@ -15,6 +13,7 @@ use serde_json::{json, Number, Value};
 use crate::agg;
 use crate::args::{borrowed_argument, Word};
 use crate::errors::{raise, OrRaise};
+use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 /// A finished scorecard: metrics sorted by name, each with its score (NULL =
 /// missing) and weight. Text form: a JSON array of
@@ -38,74 +37,15 @@ impl Scorecard {
 
 const TYPE: &str = "scorecard";
 
+stored_bytes_type!(Scorecard, "health.scorecard", TYPE);
+
 impl InOutFuncs for Scorecard {
     fn input(input: &core::ffi::CStr) -> Self {
-        let text = input
-            .to_str()
-            .unwrap_or_else(|_| raise(TYPE, HealthError::text("input is not valid UTF-8")));
-        Scorecard::encode(&CoreScorecard::from_text(text).or_raise(TYPE))
+        Scorecard::encode(&CoreScorecard::from_text(input_text(input, TYPE)).or_raise(TYPE))
     }
 
     fn output(&self, buffer: &mut StringInfo) {
         buffer.push_str(&self.decode().to_text());
-    }
-}
-
-impl IntoDatum for Scorecard {
-    fn into_datum(self) -> Option<pg_sys::Datum> {
-        Some(pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(&self.0).into_pg()))
-    }
-
-    fn type_oid() -> pg_sys::Oid {
-        pgrx::regtypein("health.scorecard")
-    }
-}
-
-impl FromDatum for Scorecard {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _typoid: pg_sys::Oid) -> Option<Self> {
-        if is_null {
-            return None;
-        }
-        // SAFETY: a non-NULL datum of our type is a varlena we wrote (or recv validated).
-        let bytes = unsafe {
-            let varlena = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-            pgrx::varlena::varlena_to_byte_slice(varlena)
-        };
-        Some(Scorecard(bytes.to_vec()))
-    }
-}
-
-unsafe impl BoxRet for Scorecard {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            None => fcinfo.return_null(),
-            // SAFETY: the datum was just allocated in the current memory context.
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-        }
-    }
-}
-
-unsafe impl UnboxDatum for Scorecard {
-    type As<'dat>
-        = Self
-    where
-        Self: 'dat;
-    unsafe fn unbox<'dat>(datum: Datum<'dat>) -> Self::As<'dat>
-    where
-        Self: 'dat,
-    {
-        // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
-        unsafe { <Self as FromDatum>::from_datum(std::mem::transmute::<Datum<'dat>, pg_sys::Datum>(datum), false) }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null("unexpected NULL scorecard")))
-    }
-}
-
-unsafe impl<'fcx> ArgAbi<'fcx> for Scorecard {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        // SAFETY: pgrx only calls this for arguments of our type.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| raise(TYPE, HealthError::null(format!("argument {index} must not be NULL"))))
     }
 }
 
@@ -138,19 +78,7 @@ fn scorecard_send(card: Scorecard) -> Vec<u8> {
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn scorecard_recv(mut buffer: Internal) -> Scorecard {
-    // SAFETY: a type's receive function gets a StringInfo holding the message.
-    let buf = unsafe { buffer.get_mut::<pg_sys::StringInfoData>() }
-        .unwrap_or_else(|| raise(TYPE, HealthError::null("no data to receive")));
-    // SAFETY: data/len describe the unread message bytes.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(
-            (buf.data as *const u8).add(buf.cursor as usize),
-            (buf.len - buf.cursor) as usize,
-        )
-    };
-    let card = CoreScorecard::from_stored_bytes(bytes).or_raise(TYPE);
-    buf.cursor = buf.len;
-    Scorecard::encode(&card)
+    Scorecard::encode(&CoreScorecard::from_stored_bytes(received_bytes(&mut buffer, TYPE)).or_raise(TYPE))
 }
 
 extension_sql!(
