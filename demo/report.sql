@@ -50,6 +50,30 @@ SELECT segment, health.profile_count(profile) AS accounts,
 FROM demo.segment_profiles WHERE metric = 'active_days_30d'
 ORDER BY median;
 
+\echo '== NPS and CSAT-style signals per segment (latest NPS answers) =='
+SELECT a.segment, round(health.nps(m.value::int)::numeric, 1) AS nps,
+       (health.nps_breakdown(m.value::int) ->> 'responses')::int AS responses,
+       round(100 * (health.nps_breakdown(m.value::int) ->> 'promoter_share')::numeric, 1) AS pct_promoters,
+       round(100 * (health.nps_breakdown(m.value::int) ->> 'detractor_share')::numeric, 1) AS pct_detractors
+FROM demo.latest_metrics m JOIN demo.accounts a USING (account_id)
+WHERE m.metric = 'nps_rating'
+GROUP BY a.segment ORDER BY nps;
+
+\echo '== Tier dropped since last month (biggest ARR first), with the trend =='
+WITH ranked AS (
+  SELECT h.*, lag(tier) OVER (PARTITION BY account_id ORDER BY scored_at) AS previous_tier,
+         row_number() OVER (PARTITION BY account_id ORDER BY scored_at DESC) AS recency
+  FROM demo.score_history h)
+SELECT r.account_id, a.segment, a.arr, r.previous_tier, r.tier, round(r.score::numeric, 1) AS score,
+       round(health.delta(t.trend)::numeric, 1) AS delta, health.direction(t.trend) AS direction,
+       health.decline_streak(t.trend) AS declines, t.sparkline
+FROM ranked r JOIN demo.accounts a USING (account_id) JOIN demo.account_trends t USING (account_id)
+WHERE r.recency = 1
+  AND array_position('{at_risk,neutral,healthy}'::text[], r.tier)
+    < array_position('{at_risk,neutral,healthy}'::text[], r.previous_tier)
+ORDER BY a.arr DESC
+LIMIT 10;
+
 \echo '== Check: the wide form (weighted_score) and the long form (scorecard) agree =='
 SELECT count(*) AS accounts,
        count(*) FILTER (WHERE abs(round(w.score::numeric, 1) - h.score) < 0.05) AS same_score

@@ -94,16 +94,21 @@ SELECT a.account_id,
 FROM demo.accounts a LEFT JOIN demo.latest_metrics m USING (account_id)
 GROUP BY a.account_id;
 
--- Normalise: every (account, metric) gets a 0-100 sub-score; NULL = not measured.
+-- Normalise: one metric value -> its 0-100 sub-score, by the metric's configuration.
+CREATE FUNCTION demo.subscore(c demo.metric_config, value float8) RETURNS float8
+IMMUTABLE PARALLEL SAFE LANGUAGE sql AS $$
+    SELECT CASE c.method
+             WHEN 'linear'    THEN health.scale_linear(value, c.lo, c.hi, c.higher_is_better)
+             WHEN 'log'       THEN health.scale_log(value, c.lo, c.hi, c.higher_is_better)
+             WHEN 'target'    THEN health.scale_target(value, c.target, c.higher_is_better)
+             WHEN 'bands'     THEN health.scale_bands(value, c.points, c.scores)
+             WHEN 'piecewise' THEN health.scale_piecewise(value, c.points, c.scores)
+           END
+$$;
+
+-- Every (account, metric) gets a sub-score; NULL = not measured.
 CREATE VIEW demo.account_subscores AS
-SELECT a.account_id, c.metric, c.weight, m.value,
-       CASE c.method
-         WHEN 'linear'    THEN health.scale_linear(m.value, c.lo, c.hi, c.higher_is_better)
-         WHEN 'log'       THEN health.scale_log(m.value, c.lo, c.hi, c.higher_is_better)
-         WHEN 'target'    THEN health.scale_target(m.value, c.target, c.higher_is_better)
-         WHEN 'bands'     THEN health.scale_bands(m.value, c.points, c.scores)
-         WHEN 'piecewise' THEN health.scale_piecewise(m.value, c.points, c.scores)
-       END AS subscore
+SELECT a.account_id, c.metric, c.weight, m.value, demo.subscore(c, m.value) AS subscore
 FROM demo.accounts a
 CROSS JOIN demo.metric_config c
 LEFT JOIN demo.latest_metrics m ON m.account_id = a.account_id AND m.metric = c.metric;
@@ -157,5 +162,28 @@ JOIN demo.accounts a USING (account_id)
 JOIN demo.metric_config c USING (metric)
 JOIN demo.segment_profiles p ON p.segment = a.segment AND p.metric = m.metric
 WHERE m.value IS NOT NULL;
+
+-- Score history (API.md §4): one snapshot per month, as a scheduled job
+-- would write from demo.account_health. Here the three monthly measurements
+-- are scored as they were on their day.
+CREATE TABLE demo.score_history (
+    account_id int NOT NULL REFERENCES demo.accounts,
+    scored_at  timestamptz NOT NULL,
+    score      float8,
+    tier       text,
+    PRIMARY KEY (account_id, scored_at)
+);
+INSERT INTO demo.score_history
+SELECT account_id, measured_at, s, health.tier(s)
+FROM (SELECT m.account_id, m.measured_at,
+             health.score(health.scorecard(c.metric, demo.subscore(c, m.value), c.weight), min_coverage => 0.6) AS s
+      FROM demo.account_metrics m JOIN demo.metric_config c USING (metric)
+      GROUP BY m.account_id, m.measured_at) monthly
+WHERE s IS NOT NULL;
+
+-- Each account's trend over the snapshots.
+CREATE VIEW demo.account_trends AS
+SELECT account_id, health.trend(scored_at, score) AS trend, health.sparkline(scored_at, score) AS sparkline
+FROM demo.score_history GROUP BY account_id;
 
 ANALYZE demo.accounts, demo.metric_config, demo.account_metrics;

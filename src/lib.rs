@@ -15,6 +15,7 @@ mod normalise;
 mod profile;
 mod score;
 mod scorecard;
+mod signals;
 mod stored;
 mod tier;
 

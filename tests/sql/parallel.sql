@@ -52,6 +52,20 @@ INSERT INTO par_queries VALUES
  ('rollup of stored profiles',
   $$SELECT string_agg(metric || ' ' || profile_digest(p), ', ' ORDER BY metric) FROM (SELECT metric, health.rollup(p) AS p FROM par_profiles GROUP BY metric) x$$);
 
+-- Signals (API.md §4) over the same rows: ratings, points and score series
+-- derived from account, metric and score.
+INSERT INTO par_queries VALUES
+ ('nps and nps_breakdown, per metric',
+  $$SELECT string_agg(metric || '=' || n || ' ' || b::text, ', ' ORDER BY metric) FROM (SELECT metric, health.nps(score::int % 11) AS n, health.nps_breakdown(score::int % 11) AS b FROM par_metrics GROUP BY metric) x$$),
+ ('csat, per metric',
+  $$SELECT string_agg(metric || '=' || c, ', ' ORDER BY metric) FROM (SELECT metric, health.csat(score::int % 7 + 1, 7) AS c FROM par_metrics GROUP BY metric) x$$),
+ ('points, per metric',
+  $$SELECT string_agg(metric || '=' || round(p::numeric, 9), ', ' ORDER BY metric) FROM (SELECT metric, health.points(score - 50, '2026-01-01'::timestamptz + account * interval '1 hour', '2029-01-01', '90 days') AS p FROM par_metrics GROUP BY metric) x$$),
+ ('trend and its accessors, per account',
+  $$SELECT md5(string_agg(account || ':' || t::text || health.decline_streak(t) || coalesce(round(health.slope(t)::numeric, 9)::text, '-'), ',' ORDER BY account)) FROM (SELECT account, health.trend('2026-01-01'::timestamptz + (ascii(right(metric, 1)) - 48) * interval '1 day', score) AS t FROM par_metrics GROUP BY account) x$$),
+ ('sparkline, per account',
+  $$SELECT md5(string_agg(account || ':' || s, ',' ORDER BY account)) FROM (SELECT account, health.sparkline('2026-01-01'::timestamptz + (ascii(right(metric, 1)) - 48) * interval '1 day', score) AS s FROM par_metrics GROUP BY account) x$$);
+
 -- Runs every query of par_queries: is its plan parallel, and what does it answer?
 CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)
 LANGUAGE plpgsql AS $$

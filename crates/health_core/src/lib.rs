@@ -12,6 +12,8 @@
 //!   breakdown (contributions, weakest metrics) and roll-ups.
 //! - [`profile`]: population profiles (moments + quantile sketch) and
 //!   population-relative sub-scores (percentile ranks, quantiles).
+//! - [`signals`]: NPS, CSAT, decayed action points, deadline penalties,
+//!   score trends and sparklines.
 //! - [`tier`]: health score -> tier label, colour, letter grade.
 
 pub mod error;
@@ -20,6 +22,7 @@ pub mod normalise;
 pub mod profile;
 pub mod score;
 pub mod scorecard;
+pub mod signals;
 pub mod tier;
 
 pub use error::{ErrorKind, HealthError, Result};

@@ -173,6 +173,24 @@ impl CompensatedSum {
     pub fn value(&self) -> f64 {
         self.sum + self.compensation
     }
+
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.sum.to_le_bytes());
+        out[8..].copy_from_slice(&self.compensation.to_le_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != 16 {
+            return Err(HealthError::text(format!("invalid sum state of {} bytes", bytes.len())));
+        }
+        let at = |i: usize| f64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        Ok(CompensatedSum {
+            sum: at(0),
+            compensation: at(8),
+        })
+    }
 }
 
 /// State of `score_agg`: the weighted mean of measured scores.

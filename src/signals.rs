@@ -1,0 +1,540 @@
+//! SQL wrappers for API.md §4: `nps`, `nps_breakdown`, `nps_category`,
+//! `csat`, `points`, `deadline_penalty`, the `health.trend` type with its
+//! aggregate and accessors, and `sparkline` (scalar and aggregate).
+
+use health_core::score::CompensatedSum;
+use health_core::signals::{self, NpsCategory, NpsCounts, Trend as CoreTrend};
+use health_core::HealthError;
+use pgrx::datum::{Interval, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::{Internal, JsonB, StringInfo};
+use serde_json::json;
+
+use crate::agg;
+use crate::args::FloatArray;
+use crate::errors::{raise, OrRaise};
+use crate::stored::{input_text, received_bytes, stored_bytes_type};
+
+/// Microseconds of a finite timestamptz; ±infinity is 22023.
+fn micros(t: TimestampWithTimeZone, function: &str, name: &str) -> i64 {
+    let v: i64 = t.into_inner();
+    if v == i64::MIN || v == i64::MAX {
+        raise(
+            function,
+            HealthError::invalid(format!("{name} must be a finite timestamp")),
+        );
+    }
+    v
+}
+
+/// An interval in microseconds, months counted as 30 days (as `extract(epoch ...)`).
+fn interval_micros(i: Interval) -> f64 {
+    i.as_micros() as f64
+}
+
+// ---- NPS ----
+
+/// `promoter` (9–10), `passive` (7–8) or `detractor` (0–6).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn nps_category(rating: i32) -> &'static str {
+    NpsCategory::of(i64::from(rating)).or_raise("nps_category").name()
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn nps_trans(mut state: Internal, rating: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    const F: &str = "nps";
+    let Some(rating) = rating else { return Some(state) };
+    // SAFETY: this aggregate only ever stores NpsCounts.
+    match unsafe { agg::state_mut::<NpsCounts>(&mut state) } {
+        Some(c) => {
+            c.add(i64::from(rating)).or_raise(F);
+            Some(state)
+        }
+        None => {
+            let mut c = NpsCounts::default();
+            c.add(i64::from(rating)).or_raise(F);
+            Some(agg::new_plain_state(fcinfo, F, c))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn nps_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<NpsCounts>(fcinfo, "nps", current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn nps_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores NpsCounts.
+    unsafe { agg::state_mut::<NpsCounts>(&mut state) }
+        .map(|c| c.to_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn nps_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(NpsCounts::from_bytes(bytes).or_raise("nps")))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn nps_final(mut state: Internal) -> Option<f64> {
+    // SAFETY: this aggregate only ever stores NpsCounts.
+    unsafe { agg::state_mut::<NpsCounts>(&mut state) }?.nps()
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn nps_breakdown_final(mut state: Internal) -> Option<JsonB> {
+    // SAFETY: this aggregate only ever stores NpsCounts.
+    let c = unsafe { agg::state_mut::<NpsCounts>(&mut state) }?;
+    let n = c.responses() as f64;
+    let share = |k: u64| if n > 0.0 { json!(k as f64 / n) } else { json!(null) };
+    Some(JsonB(json!({
+        "responses": c.responses(),
+        "promoters": c.promoters,
+        "passives": c.passives,
+        "detractors": c.detractors,
+        "promoter_share": share(c.promoters),
+        "passive_share": share(c.passives),
+        "detractor_share": share(c.detractors),
+        "nps": c.nps(),
+    })))
+}
+
+// ---- CSAT ----
+
+/// Top-two-box count, responses and the scale they were given on.
+#[derive(Clone, Copy, Debug, Default)]
+struct CsatState {
+    top: u64,
+    total: u64,
+    scale: i64,
+}
+
+impl CsatState {
+    fn merge(&mut self, other: &CsatState) {
+        if other.total > 0 && self.total > 0 && other.scale != self.scale {
+            raise(
+                "csat",
+                HealthError::invalid(format!("one group mixes scales {} and {}", self.scale, other.scale)),
+            );
+        }
+        if self.total == 0 {
+            self.scale = other.scale;
+        }
+        self.top += other.top;
+        self.total += other.total;
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn csat_trans(
+    mut state: Internal,
+    rating: Option<i32>,
+    scale: Option<i32>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    const F: &str = "csat";
+    let Some(rating) = rating else { return Some(state) };
+    let scale = i64::from(scale.unwrap_or_else(|| raise(F, HealthError::null("scale must not be NULL"))));
+    let top = signals::csat_top_two(i64::from(rating), scale).or_raise(F);
+    let row = CsatState {
+        top: u64::from(top),
+        total: 1,
+        scale,
+    };
+    // SAFETY: this aggregate only ever stores CsatState.
+    match unsafe { agg::state_mut::<CsatState>(&mut state) } {
+        Some(c) => {
+            c.merge(&row);
+            Some(state)
+        }
+        None => Some(agg::new_plain_state(fcinfo, F, row)),
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn csat_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<CsatState>(fcinfo, "csat", current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn csat_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores CsatState.
+    match unsafe { agg::state_mut::<CsatState>(&mut state) } {
+        Some(c) => [c.top.to_le_bytes(), c.total.to_le_bytes(), c.scale.to_le_bytes()].concat(),
+        None => Vec::new(),
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn csat_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    if bytes.len() != 24 {
+        raise(
+            "csat",
+            HealthError::text(format!("invalid CSAT state of {} bytes", bytes.len())),
+        );
+    }
+    let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+    Some(Internal::new(CsatState {
+        top: at(0),
+        total: at(8),
+        scale: at(16) as i64,
+    }))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn csat_final(mut state: Internal) -> Option<f64> {
+    // SAFETY: this aggregate only ever stores CsatState.
+    let c = unsafe { agg::state_mut::<CsatState>(&mut state) }?;
+    (c.total > 0).then(|| 100.0 * c.top as f64 / c.total as f64)
+}
+
+// ---- action points ----
+
+#[pg_extern(immutable, parallel_safe)]
+fn points_trans(
+    mut state: Internal,
+    points: Option<f64>,
+    at: Option<TimestampWithTimeZone>,
+    as_of: Option<TimestampWithTimeZone>,
+    half_life: Option<Interval>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    const F: &str = "points";
+    let (Some(points), Some(at)) = (points, at) else {
+        return Some(state);
+    };
+    let as_of = as_of.unwrap_or_else(|| raise(F, HealthError::null("as_of must not be NULL")));
+    let half_life = half_life.unwrap_or_else(|| raise(F, HealthError::null("half_life must not be NULL")));
+    health_core::error::finite("points", points).or_raise(F);
+    let age = (micros(as_of, F, "as_of") - micros(at, F, "at")) as f64;
+    let decayed = points * signals::decay(age, interval_micros(half_life)).or_raise(F);
+    // SAFETY: this aggregate only ever stores a CompensatedSum.
+    match unsafe { agg::state_mut::<CompensatedSum>(&mut state) } {
+        Some(sum) => {
+            sum.add(decayed);
+            Some(state)
+        }
+        None => {
+            let mut sum = CompensatedSum::default();
+            sum.add(decayed);
+            Some(agg::new_plain_state(fcinfo, F, sum))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn points_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<CompensatedSum>(fcinfo, "points", current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn points_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: this aggregate only ever stores a CompensatedSum.
+    unsafe { agg::state_mut::<CompensatedSum>(&mut state) }
+        .map(|s| s.to_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn points_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(CompensatedSum::from_bytes(bytes).or_raise("points")))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn points_final(mut state: Internal) -> Option<f64> {
+    // SAFETY: this aggregate only ever stores a CompensatedSum.
+    Some(unsafe { agg::state_mut::<CompensatedSum>(&mut state) }?.value())
+}
+
+/// 0 when the action was completed by its deadline or the deadline has not
+/// passed by `as_of`; else `-penalty`. `completed_at` NULL = not completed.
+#[pg_extern(immutable, parallel_safe)]
+fn deadline_penalty(
+    completed_at: Option<TimestampWithTimeZone>,
+    due_at: Option<TimestampWithTimeZone>,
+    as_of: Option<TimestampWithTimeZone>,
+    penalty: Option<f64>,
+) -> Option<f64> {
+    const F: &str = "deadline_penalty";
+    let (due_at, as_of, penalty) = (due_at?, as_of?, penalty?);
+    let completed = completed_at.map(|c| micros(c, F, "completed_at"));
+    Some(
+        signals::deadline_penalty(
+            completed,
+            micros(due_at, F, "due_at"),
+            micros(as_of, F, "as_of"),
+            penalty,
+        )
+        .or_raise(F),
+    )
+}
+
+// ---- trend ----
+
+const TREND: &str = "trend";
+
+/// A score series, sorted by time: read it with `slope`, `delta`,
+/// `direction`, `decline_streak`, `first_score`, `last_score`, `n`.
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Trend(Vec<u8>);
+
+stored_bytes_type!(Trend, "health.trend", TREND);
+
+impl Trend {
+    fn decode(&self) -> CoreTrend {
+        CoreTrend::from_bytes(&self.0).or_raise(TREND)
+    }
+}
+
+impl InOutFuncs for Trend {
+    fn input(input: &core::ffi::CStr) -> Self {
+        Trend(
+            CoreTrend::from_text(input_text(input, TREND))
+                .or_raise(TREND)
+                .to_bytes(),
+        )
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&self.decode().to_text());
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn trend_send(t: Trend) -> Vec<u8> {
+    t.0
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn trend_recv(mut buffer: Internal) -> Trend {
+    Trend(
+        CoreTrend::from_bytes(received_bytes(&mut buffer, TREND))
+            .or_raise(TREND)
+            .to_bytes(),
+    )
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn trend_trans(
+    mut state: Internal,
+    at: Option<TimestampWithTimeZone>,
+    score: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Internal> {
+    let (Some(at), Some(score)) = (at, score) else {
+        return Some(state);
+    };
+    let at = micros(at, TREND, "at");
+    // SAFETY: trend and sparkline(at, score) only ever store a CoreTrend.
+    match unsafe { agg::state_mut::<CoreTrend>(&mut state) } {
+        Some(t) => {
+            t.add(at, score).or_raise(TREND);
+            Some(state)
+        }
+        None => {
+            let mut t = CoreTrend::new();
+            t.add(at, score).or_raise(TREND);
+            Some(agg::new_state(fcinfo, TREND, t))
+        }
+    }
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn trend_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    agg::combine::<CoreTrend>(fcinfo, TREND, current, other, |a, b| a.merge(b))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn trend_serial(mut state: Internal) -> Vec<u8> {
+    // SAFETY: trend and sparkline(at, score) only ever store a CoreTrend.
+    unsafe { agg::state_mut::<CoreTrend>(&mut state) }
+        .map(|t| t.to_bytes())
+        .unwrap_or_default()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn trend_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
+    Some(Internal::new(CoreTrend::from_bytes(bytes).or_raise(TREND)))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn trend_final(mut state: Internal) -> Option<Trend> {
+    // SAFETY: trend only ever stores a CoreTrend.
+    let t = unsafe { agg::state_mut::<CoreTrend>(&mut state) }?;
+    t.finish();
+    Some(Trend(t.to_bytes()))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn sparkline_agg_final(mut state: Internal) -> Option<String> {
+    // SAFETY: sparkline(at, score) only ever stores a CoreTrend.
+    let t = unsafe { agg::state_mut::<CoreTrend>(&mut state) }?;
+    t.finish();
+    let scores: Vec<Option<f64>> = t.points().iter().map(|p| Some(p.1)).collect();
+    Some(signals::sparkline(&scores).or_raise("sparkline"))
+}
+
+extension_sql!(
+    r#"
+ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);
+
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+CREATE AGGREGATE csat(rating integer, scale integer) (
+    sfunc = csat_trans, stype = internal, combinefunc = csat_combine,
+    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
+    sspace = 24, parallel = safe
+);
+-- The one-argument form: the 1-5 scale.
+CREATE AGGREGATE csat(rating integer) (
+    sfunc = csat_trans_5, stype = internal, combinefunc = csat_combine,
+    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE csat(integer, integer) IS 'CSAT: % of responses in the top two boxes of a 1..scale survey.';
+COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answers.';
+CREATE AGGREGATE points(points double precision, at timestamptz, as_of timestamptz, half_life interval) (
+    sfunc = points_trans, stype = internal, combinefunc = points_combine,
+    serialfunc = points_serial, deserialfunc = points_deserial, finalfunc = points_final,
+    sspace = 16, parallel = safe
+);
+COMMENT ON AGGREGATE points(double precision, timestamptz, timestamptz, interval) IS
+    'Sum of action points, each decayed by 0.5^((as_of - at) / half_life); events after as_of count 0.';
+CREATE AGGREGATE trend(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = trend_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
+    'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+"#,
+    name = "signal_aggregates",
+    requires = [
+        Trend,
+        trend_recv,
+        trend_send,
+        nps_trans,
+        nps_combine,
+        nps_serial,
+        nps_deserial,
+        nps_final,
+        nps_breakdown_final,
+        csat_trans,
+        csat_trans_5,
+        csat_combine,
+        csat_serial,
+        csat_deserial,
+        csat_final,
+        points_trans,
+        points_combine,
+        points_serial,
+        points_deserial,
+        points_final,
+        trend_trans,
+        trend_combine,
+        trend_serial,
+        trend_deserial,
+        trend_final,
+        sparkline_agg_final
+    ]
+);
+
+#[pg_extern(immutable, parallel_safe)]
+fn csat_trans_5(state: Internal, rating: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+    csat_trans(state, rating, Some(5), fcinfo)
+}
+
+// ---- trend accessors ----
+
+/// Least-squares slope in score points per `per` (default 30 days); NULL
+/// with fewer than two distinct times.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn slope(t: Trend, per: default!(Interval, "'30 days'")) -> Option<f64> {
+    t.decode().slope(interval_micros(per)).or_raise("slope")
+}
+
+/// Last score minus first score.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn delta(t: Trend) -> Option<f64> {
+    t.decode().delta()
+}
+
+/// `improving` / `declining` / `stable`: delta at least `threshold` points up / down.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn direction(t: Trend, threshold: default!(f64, 5)) -> Option<&'static str> {
+    let d = t.decode().delta()?;
+    Some(signals::direction(d, threshold).or_raise("direction"))
+}
+
+/// Consecutive drops at the end of the series (a tie ends the streak).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn decline_streak(t: Trend) -> i64 {
+    t.decode().decline_streak() as i64
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn first_score(t: Trend) -> Option<f64> {
+    t.decode().first_score()
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn last_score(t: Trend) -> Option<f64> {
+    t.decode().last_score()
+}
+
+/// Number of points in the series.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn n(t: Trend) -> i64 {
+    t.decode().len() as i64
+}
+
+/// Eight-level block sparkline; NULL elements as spaces, a constant series flat.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn sparkline(values: FloatArray) -> String {
+    let values: Vec<Option<f64>> = values.iter().collect();
+    signals::sparkline(&values).or_raise("sparkline")
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn nps_and_csat() {
+        let nps = Spi::get_one::<f64>("SELECT health.nps(r) FROM unnest(ARRAY[10, 9, 8, 3]) r").unwrap();
+        assert_eq!(nps, Some(25.0));
+        let csat = Spi::get_one::<f64>("SELECT health.csat(r) FROM unnest(ARRAY[5, 4, 3, 1]) r").unwrap();
+        assert_eq!(csat, Some(50.0));
+        let cat = Spi::get_one::<String>("SELECT health.nps_category(7)").unwrap();
+        assert_eq!(cat.as_deref(), Some("passive"));
+    }
+
+    #[pg_test]
+    fn trend_of_a_line() {
+        let slope = Spi::get_one::<f64>(
+            "SELECT health.slope(health.trend(at, s)) FROM (VALUES ('2026-01-01'::timestamptz, 80.0), ('2026-01-31', 74.0)) t(at, s)",
+        )
+        .unwrap();
+        assert_eq!(slope.map(|v| (v * 1e9).round() / 1e9), Some(-6.0));
+    }
+}
