@@ -15,6 +15,8 @@
 //! - [`signals`]: NPS, CSAT, decayed action points, deadline penalties,
 //!   score trends and sparklines.
 //! - [`tier`]: health score -> tier label, colour, letter grade.
+//! - [`validate`]: does the score predict churn? AUC, lift, calibration,
+//!   Brier score, logistic regression (the SQL layer for these is to come).
 
 pub mod error;
 pub mod model;
@@ -24,5 +26,6 @@ pub mod score;
 pub mod scorecard;
 pub mod signals;
 pub mod tier;
+pub mod validate;
 
 pub use error::{ErrorKind, HealthError, Result};

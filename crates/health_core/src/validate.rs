@@ -1,0 +1,582 @@
+//! Does the score predict churn? (API.md §7): exact ROC AUC, lift,
+//! calibration, Brier score, and L2-regularised logistic regression by
+//! Newton/IRLS with suggested weights. The math only.
+
+use crate::error::{finite, num, HealthError, Result};
+
+/// Scores split by outcome; merges by concatenation (answers are computed
+/// from sorted copies, so row order never matters).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcomes {
+    retained: Vec<f64>,
+    churned: Vec<f64>,
+}
+
+impl Outcomes {
+    pub fn add(&mut self, score: f64, churned: bool) -> Result<()> {
+        finite("score", score)?;
+        if churned {
+            self.churned.push(score);
+        } else {
+            self.retained.push(score);
+        }
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &Outcomes) {
+        self.retained.extend_from_slice(&other.retained);
+        self.churned.extend_from_slice(&other.churned);
+    }
+
+    pub fn len(&self) -> usize {
+        self.retained.len() + self.churned.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// P(random retained account scores higher than a random churned one),
+    /// ties counting half: exact (Mann–Whitney U in integer arithmetic).
+    /// `None` unless both outcomes occur.
+    pub fn auc(&self) -> Option<f64> {
+        if self.retained.is_empty() || self.churned.is_empty() {
+            return None;
+        }
+        let mut churned = self.churned.clone();
+        churned.sort_by(f64::total_cmp);
+        let mut retained = self.retained.clone();
+        retained.sort_by(f64::total_cmp);
+        // twice U: 2 per churned score below, 1 per equal one
+        let (mut below, mut equal_end) = (0usize, 0usize);
+        let mut twice_u: u128 = 0;
+        for &r in &retained {
+            while below < churned.len() && churned[below] < r {
+                below += 1;
+            }
+            equal_end = equal_end.max(below);
+            while equal_end < churned.len() && churned[equal_end] == r {
+                equal_end += 1;
+            }
+            twice_u += 2 * below as u128 + (equal_end - below) as u128;
+        }
+        let pairs = 2 * self.retained.len() as u128 * self.churned.len() as u128;
+        Some(twice_u as f64 / pairs as f64)
+    }
+
+    /// Churn rate among the lowest-scored `fraction` of accounts over the
+    /// overall churn rate. Accounts tied at the cut count pro rata, so the
+    /// answer does not depend on row order. `None` without churn.
+    pub fn lift(&self, fraction: f64) -> Result<Option<f64>> {
+        finite("fraction", fraction)?;
+        if !(fraction > 0.0 && fraction <= 1.0) {
+            return Err(HealthError::out_of_range(format!(
+                "fraction must be in (0, 1], got {}",
+                num(fraction)
+            )));
+        }
+        let n = self.len();
+        if self.churned.is_empty() || n == 0 {
+            return Ok(None);
+        }
+        let mut all: Vec<(f64, bool)> = self
+            .retained
+            .iter()
+            .map(|&s| (s, false))
+            .chain(self.churned.iter().map(|&s| (s, true)))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let k = fraction * n as f64;
+        // the score at the cut, and the groups strictly below and equal to it
+        let cut = all[((k.ceil() as usize).max(1) - 1).min(n - 1)].0;
+        let below = all.partition_point(|p| p.0 < cut);
+        let through = all.partition_point(|p| p.0 <= cut);
+        let churned_below = all[..below].iter().filter(|p| p.1).count() as f64;
+        let churned_at = all[below..through].iter().filter(|p| p.1).count() as f64;
+        let share = (k - below as f64) / (through - below) as f64;
+        let churned_low = churned_below + share.clamp(0.0, 1.0) * churned_at;
+        let overall = self.churned.len() as f64 / n as f64;
+        Ok(Some(churned_low / k / overall))
+    }
+
+    /// Per equal-width score bucket on 0..100: (bucket low, high, count,
+    /// churned, mean score). Scores must be 0..100.
+    pub fn calibration(&self, buckets: i64) -> Result<Vec<CalibrationBucket>> {
+        if !(1..=1000).contains(&buckets) {
+            return Err(HealthError::invalid(format!(
+                "buckets must be between 1 and 1000, got {buckets}"
+            )));
+        }
+        let b = buckets as usize;
+        let mut out: Vec<CalibrationBucket> = (0..b)
+            .map(|i| CalibrationBucket {
+                low: 100.0 * i as f64 / b as f64,
+                high: 100.0 * (i + 1) as f64 / b as f64,
+                ..Default::default()
+            })
+            .collect();
+        for (scores, churned) in [(&self.retained, false), (&self.churned, true)] {
+            for &s in scores.iter() {
+                if !(0.0..=100.0).contains(&s) {
+                    return Err(HealthError::out_of_range(format!(
+                        "score must be between 0 and 100, got {}",
+                        num(s)
+                    )));
+                }
+                let i = ((s / 100.0 * b as f64) as usize).min(b - 1);
+                out[i].count += 1;
+                out[i].churned += u64::from(churned);
+                out[i].score_sum += s;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + 8 * self.len());
+        out.extend_from_slice(&(self.retained.len() as u64).to_le_bytes());
+        for v in self.retained.iter().chain(&self.churned) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Outcomes> {
+        let bad = || HealthError::text(format!("invalid outcome state of {} bytes", bytes.len()));
+        if bytes.len() < 8 || bytes.len() % 8 != 0 {
+            return Err(bad());
+        }
+        let n_retained = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad())?) as usize;
+        let values: Vec<f64> = bytes[8..]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        if n_retained > values.len() {
+            return Err(bad());
+        }
+        Ok(Outcomes {
+            retained: values[..n_retained].to_vec(),
+            churned: values[n_retained..].to_vec(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CalibrationBucket {
+    pub low: f64,
+    pub high: f64,
+    pub count: u64,
+    pub churned: u64,
+    pub score_sum: f64,
+}
+
+/// Brier score accumulator: mean of (probability − outcome)².
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Brier {
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Brier {
+    pub fn add(&mut self, probability: f64, churned: bool) -> Result<()> {
+        finite("probability", probability)?;
+        if !(0.0..=1.0).contains(&probability) {
+            return Err(HealthError::out_of_range(format!(
+                "probability must be between 0 and 1, got {}",
+                num(probability)
+            )));
+        }
+        let d = probability - f64::from(u8::from(churned));
+        self.sum += d * d;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &Brier) {
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
+    pub fn value(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+// ---- logistic regression ----
+
+/// Rows of features and outcomes, kept for the Newton iterations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Design {
+    pub features: usize,
+    pub x: Vec<f64>,
+    pub y: Vec<bool>,
+}
+
+impl Design {
+    pub fn add(&mut self, row: &[f64], churned: bool) -> Result<()> {
+        if self.y.is_empty() && self.features == 0 {
+            if row.is_empty() {
+                return Err(HealthError::array("features must have at least one element"));
+            }
+            self.features = row.len();
+        } else if row.len() != self.features {
+            return Err(HealthError::array(format!(
+                "every row must have the same number of features, got {} after {}",
+                row.len(),
+                self.features
+            )));
+        }
+        for (i, &v) in row.iter().enumerate() {
+            if !v.is_finite() {
+                finite(&format!("features[{}]", i + 1), v)?;
+            }
+        }
+        self.x.extend_from_slice(row);
+        self.y.push(churned);
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &Design) -> Result<()> {
+        if other.y.is_empty() {
+            return Ok(());
+        }
+        if !self.y.is_empty() && other.features != self.features {
+            return Err(HealthError::array(format!(
+                "every row must have the same number of features, got {} and {}",
+                other.features, self.features
+            )));
+        }
+        self.features = other.features;
+        self.x.extend_from_slice(&other.x);
+        self.y.extend_from_slice(&other.y);
+        Ok(())
+    }
+
+    pub fn rows(&self) -> usize {
+        self.y.len()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    pub intercept: f64,
+    pub coefficients: Vec<f64>,
+    pub standard_errors: Vec<f64>,
+    pub intercept_standard_error: f64,
+    pub iterations: u32,
+    pub converged: bool,
+    pub log_likelihood: f64,
+    pub auc: Option<f64>,
+    /// Non-negative, summing to 100; `None` when no feature protects against churn.
+    pub weights: Option<Vec<f64>>,
+}
+
+/// Solves `a x = b` for symmetric positive definite `a` (n×n, row-major) by
+/// Cholesky; also returns the inverse's diagonal. `None` when `a` is not
+/// positive definite (collinear features).
+fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if s <= 1e-12 * a[i * n + i].abs().max(1e-300) {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    let solve = |rhs: &[f64]| {
+        let mut z = rhs.to_vec();
+        for i in 0..n {
+            for k in 0..i {
+                z[i] -= l[i * n + k] * z[k];
+            }
+            z[i] /= l[i * n + i];
+        }
+        for i in (0..n).rev() {
+            for k in i + 1..n {
+                z[i] -= l[k * n + i] * z[k];
+            }
+            z[i] /= l[i * n + i];
+        }
+        z
+    };
+    let x = solve(b);
+    let diag = (0..n)
+        .map(|i| {
+            let mut e = vec![0.0; n];
+            e[i] = 1.0;
+            solve(&e)[i]
+        })
+        .collect();
+    Some((x, diag))
+}
+
+/// Logistic regression of churn on the features (plus an intercept) by
+/// Newton/IRLS, with an L2 penalty `l2 * Σβ²/2` on the coefficients (not the
+/// intercept).
+pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
+    finite("l2", l2)?;
+    if l2 < 0.0 {
+        return Err(HealthError::invalid(format!(
+            "l2 must not be negative, got {}",
+            num(l2)
+        )));
+    }
+    let (n, p) = (d.rows(), d.features);
+    let k = p + 1;
+    if n <= k {
+        return Err(HealthError::invalid(format!(
+            "needs more rows than features + 1 (intercept), got {n} rows for {p} features"
+        )));
+    }
+    let churned = d.y.iter().filter(|&&y| y).count();
+    if churned == 0 || churned == n {
+        return Err(HealthError::invalid(format!(
+            "needs both churned and retained accounts, got {} of {n} churned",
+            churned
+        )));
+    }
+    let row = |i: usize| &d.x[i * p..(i + 1) * p];
+    let mut beta = vec![0.0; k];
+    // start the intercept at the overall log-odds
+    let rate = churned as f64 / n as f64;
+    beta[0] = (rate / (1.0 - rate)).ln();
+    let mut converged = false;
+    let mut iterations = 0;
+    let mut log_likelihood = f64::NEG_INFINITY;
+    let mut diag_inverse = vec![0.0; k];
+    const MAX_ITERATIONS: u32 = 100;
+    while iterations < MAX_ITERATIONS {
+        iterations += 1;
+        let mut h = vec![0.0; k * k];
+        let mut g = vec![0.0; k];
+        let mut ll = 0.0;
+        for i in 0..n {
+            let xi = row(i);
+            let eta = beta[0] + xi.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
+            let mu = 1.0 / (1.0 + (-eta).exp());
+            let y = f64::from(u8::from(d.y[i]));
+            // log-likelihood, stable for large |eta|
+            ll += y * eta
+                - if eta > 0.0 {
+                    eta + (-eta).exp().ln_1p()
+                } else {
+                    eta.exp().ln_1p()
+                };
+            let w = mu * (1.0 - mu);
+            let r = y - mu;
+            g[0] += r;
+            h[0] += w;
+            for a in 0..p {
+                g[a + 1] += r * xi[a];
+                h[a + 1] += w * xi[a];
+                for b in 0..=a {
+                    h[(a + 1) * k + b + 1] += w * xi[a] * xi[b];
+                }
+            }
+        }
+        for a in 1..k {
+            h[a * k] = h[a];
+            for b in 0..a {
+                h[b * k + a] = h[a * k + b];
+            }
+        }
+        for a in 1..k {
+            g[a] -= l2 * beta[a];
+            h[a * k + a] += l2;
+            ll -= 0.5 * l2 * beta[a] * beta[a];
+        }
+        let Some((step, diag)) = cholesky_solve(&h, &g, k) else {
+            // At the first step every row has weight rate*(1-rate) > 0, so a
+            // singular Hessian means the design itself is singular; later, it
+            // means the fitted probabilities have run to 0 and 1.
+            if iterations == 1 {
+                return Err(HealthError::invalid(
+                    "the features are collinear (one is a combination of the others, or constant); drop one or set l2 > 0",
+                ));
+            }
+            break;
+        };
+        diag_inverse = diag;
+        for a in 0..k {
+            beta[a] += step[a];
+        }
+        let change = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+        let improvement = (ll - log_likelihood).abs();
+        log_likelihood = ll;
+        if !beta.iter().all(|b| b.is_finite()) || beta.iter().any(|b| b.abs() > 1e6) {
+            break;
+        }
+        if change < 1e-10 || improvement < 1e-12 * ll.abs().max(1.0) && change < 1e-6 {
+            converged = true;
+            break;
+        }
+    }
+    if !converged {
+        return Err(HealthError::invalid(format!(
+            "did not converge in {iterations} iterations: the features separate churned from retained accounts (almost) perfectly, so the coefficients grow without bound; set l2 > 0"
+        )));
+    }
+    // log-likelihood at the final coefficients
+    let mut ll = 0.0;
+    let mut outcomes = Outcomes::default();
+    for i in 0..n {
+        let eta = beta[0] + row(i).iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
+        let y = f64::from(u8::from(d.y[i]));
+        ll += y * eta
+            - if eta > 0.0 {
+                eta + (-eta).exp().ln_1p()
+            } else {
+                eta.exp().ln_1p()
+            };
+        // retention score: lower churn odds = higher score
+        outcomes.add(-eta, d.y[i])?;
+    }
+    let coefficients = beta[1..].to_vec();
+    let protective: Vec<f64> = coefficients.iter().map(|&c| (-c).max(0.0)).collect();
+    let total: f64 = protective.iter().sum();
+    let weights = (total > 0.0).then(|| protective.iter().map(|w| 100.0 * w / total).collect());
+    Ok(Fit {
+        intercept: beta[0],
+        standard_errors: diag_inverse[1..].iter().map(|v| v.max(0.0).sqrt()).collect(),
+        intercept_standard_error: diag_inverse[0].max(0.0).sqrt(),
+        coefficients,
+        iterations,
+        converged,
+        log_likelihood: ll,
+        auc: outcomes.auc(),
+        weights,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn outcomes(rows: &[(f64, bool)]) -> Outcomes {
+        let mut o = Outcomes::default();
+        for &(s, c) in rows {
+            o.add(s, c).unwrap();
+        }
+        o
+    }
+
+    /// O(n²) definition, for checking.
+    fn auc_by_pairs(rows: &[(f64, bool)]) -> Option<f64> {
+        let (mut sum, mut pairs) = (0.0, 0.0);
+        for &(r, rc) in rows.iter().filter(|p| !p.1) {
+            let _ = rc;
+            for &(c, _) in rows.iter().filter(|p| p.1) {
+                pairs += 1.0;
+                sum += if r > c {
+                    1.0
+                } else if r == c {
+                    0.5
+                } else {
+                    0.0
+                };
+            }
+        }
+        (pairs > 0.0).then(|| sum / pairs)
+    }
+
+    #[test]
+    fn auc_small_cases() {
+        // retained 80, 60; churned 60, 20: pairs (80>60)=1, (80>20)=1, (60=60)=.5, (60>20)=1 -> 3.5/4
+        assert_eq!(
+            outcomes(&[(80.0, false), (60.0, false), (60.0, true), (20.0, true)]).auc(),
+            Some(0.875)
+        );
+        assert_eq!(outcomes(&[(50.0, false), (50.0, true)]).auc(), Some(0.5));
+        assert_eq!(outcomes(&[(90.0, false), (10.0, true)]).auc(), Some(1.0));
+        assert_eq!(outcomes(&[(90.0, false)]).auc(), None);
+    }
+
+    #[test]
+    fn lift_counts_ties_pro_rata() {
+        // 10 accounts, 2 churned overall (20 %); the lowest 10 % is the one at score 1, churned -> 100 % / 20 % = 5
+        let rows: Vec<(f64, bool)> = (1..=10).map(|s| (s as f64, s == 1 || s == 7)).collect();
+        assert_eq!(outcomes(&rows).lift(0.1).unwrap(), Some(5.0));
+        assert_eq!(outcomes(&rows).lift(1.0).unwrap(), Some(1.0));
+        // all tied: any fraction has the overall rate
+        let tied: Vec<(f64, bool)> = (0..10).map(|i| (5.0, i < 3)).collect();
+        assert!((outcomes(&tied).lift(0.25).unwrap().unwrap() - 1.0).abs() < 1e-12);
+        assert!(outcomes(&rows).lift(0.0).is_err());
+    }
+
+    #[test]
+    fn logistic_fit_of_a_small_case() {
+        // Not separable: the MLE exists.
+        let mut d = Design::default();
+        for (x, y) in [
+            (1.0, true),
+            (2.0, true),
+            (3.0, false),
+            (4.0, true),
+            (5.0, false),
+            (6.0, false),
+            (2.5, false),
+            (4.5, true),
+        ] {
+            d.add(&[x], y).unwrap();
+        }
+        let fit = fit_logistic(&d, 0.0).unwrap();
+        assert!(fit.converged && fit.coefficients[0] < 0.0);
+        // at the MLE the score equations hold: sum(y - mu) = 0 and sum(x (y - mu)) = 0
+        let (mut g0, mut g1) = (0.0, 0.0);
+        for i in 0..d.rows() {
+            let x = d.x[i];
+            let mu = 1.0 / (1.0 + (-(fit.intercept + fit.coefficients[0] * x)).exp());
+            let y = f64::from(u8::from(d.y[i]));
+            g0 += y - mu;
+            g1 += x * (y - mu);
+        }
+        assert!(g0.abs() < 1e-9 && g1.abs() < 1e-9, "{g0} {g1}");
+        assert_eq!(fit.weights, Some(vec![100.0]));
+    }
+
+    #[test]
+    fn fit_errors() {
+        let mut sep = Design::default();
+        for (x, y) in [(1.0, true), (2.0, true), (3.0, false), (4.0, false)] {
+            sep.add(&[x], y).unwrap();
+        }
+        assert!(fit_logistic(&sep, 0.0)
+            .unwrap_err()
+            .message
+            .contains("did not converge"));
+        assert!(fit_logistic(&sep, 1.0).unwrap().converged);
+        let mut col = Design::default();
+        for (x, y) in [(1.0, true), (2.0, false), (3.0, true), (4.0, false), (5.0, true)] {
+            col.add(&[x, 2.0 * x], y).unwrap();
+        }
+        assert!(fit_logistic(&col, 0.0).unwrap_err().message.contains("collinear"));
+        let mut one = Design::default();
+        for x in [1.0, 2.0, 3.0] {
+            one.add(&[x], false).unwrap();
+        }
+        assert!(fit_logistic(&one, 0.0)
+            .unwrap_err()
+            .message
+            .contains("both churned and retained"));
+        let mut d = Design::default();
+        d.add(&[1.0, 2.0], true).unwrap();
+        assert_eq!(d.add(&[1.0], true).unwrap_err().kind, crate::ErrorKind::ArraySubscript);
+    }
+
+    proptest! {
+        #[test]
+        fn auc_equals_pair_definition(rows in prop::collection::vec(((0u8..20).prop_map(f64::from), any::<bool>()), 0..60)) {
+            prop_assert_eq!(outcomes(&rows).auc(), auc_by_pairs(&rows));
+        }
+    }
+}
