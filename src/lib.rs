@@ -18,6 +18,7 @@ mod scorecard;
 mod signals;
 mod stored;
 mod tier;
+mod validate;
 
 /// Used by `cargo pgrx test`.
 #[cfg(test)]

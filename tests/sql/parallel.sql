@@ -66,6 +66,15 @@ INSERT INTO par_queries VALUES
  ('sparkline, per account',
   $$SELECT md5(string_agg(account || ':' || s, ',' ORDER BY account)) FROM (SELECT account, health.sparkline('2026-01-01'::timestamptz + (ascii(right(metric, 1)) - 48) * interval '1 day', score) AS s FROM par_metrics GROUP BY account) x$$);
 
+-- Validation (API.md §7): churn derived from account and score.
+INSERT INTO par_queries VALUES
+ ('auc, lift, calibration, brier',
+  $$SELECT round(health.auc(score, (account * 7 + score::int) % 5 = 0)::numeric, 12) || ' ' || round(health.lift(score, (account * 7 + score::int) % 5 = 0, 0.2)::numeric, 12)
+          || ' ' || md5(health.calibration(score, (account * 7 + score::int) % 5 = 0)::text) || ' ' || round(health.brier(score / 100, account % 3 = 0)::numeric, 12) FROM par_metrics$$),
+ ('fit_weights',
+  $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
+     FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$);
+
 -- Runs every query of par_queries: is its plan parallel, and what does it answer?
 CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)
 LANGUAGE plpgsql AS $$

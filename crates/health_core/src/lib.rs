@@ -16,7 +16,7 @@
 //!   score trends and sparklines.
 //! - [`tier`]: health score -> tier label, colour, letter grade.
 //! - [`validate`]: does the score predict churn? AUC, lift, calibration,
-//!   Brier score, logistic regression (the SQL layer for these is to come).
+//!   Brier score, logistic regression with suggested weights.
 
 pub mod error;
 pub mod model;

@@ -3,6 +3,7 @@
 //! Newton/IRLS with suggested weights. The math only.
 
 use crate::error::{finite, num, HealthError, Result};
+use crate::score::CompensatedSum;
 
 /// Scores split by outcome; merges by concatenation (answers are computed
 /// from sorted copies, so row order never matters).
@@ -10,9 +11,30 @@ use crate::error::{finite, num, HealthError, Result};
 pub struct Outcomes {
     retained: Vec<f64>,
     churned: Vec<f64>,
+    /// The aggregate's constant argument (`lift`'s fraction, `calibration`'s buckets).
+    parameter: Option<f64>,
 }
 
 impl Outcomes {
+    /// Records the aggregate's constant argument; it must not change within a group.
+    pub fn set_parameter(&mut self, value: f64, name: &str) -> Result<()> {
+        match self.parameter {
+            Some(p) if p != value => Err(HealthError::invalid(format!(
+                "{name} must be the same for the whole group, got {} and {}",
+                num(p),
+                num(value)
+            ))),
+            _ => {
+                self.parameter = Some(value);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn parameter(&self) -> Option<f64> {
+        self.parameter
+    }
+
     pub fn add(&mut self, score: f64, churned: bool) -> Result<()> {
         finite("score", score)?;
         if churned {
@@ -26,6 +48,7 @@ impl Outcomes {
     pub fn merge(&mut self, other: &Outcomes) {
         self.retained.extend_from_slice(&other.retained);
         self.churned.extend_from_slice(&other.churned);
+        self.parameter = self.parameter.or(other.parameter);
     }
 
     pub fn len(&self) -> usize {
@@ -115,7 +138,12 @@ impl Outcomes {
                 ..Default::default()
             })
             .collect();
-        for (scores, churned) in [(&self.retained, false), (&self.churned, true)] {
+        // Sorted copies: the sums then do not depend on row order or parallel splits.
+        let mut retained = self.retained.clone();
+        retained.sort_by(f64::total_cmp);
+        let mut churned_scores = self.churned.clone();
+        churned_scores.sort_by(f64::total_cmp);
+        for (scores, churned) in [(&retained, false), (&churned_scores, true)] {
             for &s in scores.iter() {
                 if !(0.0..=100.0).contains(&s) {
                     return Err(HealthError::out_of_range(format!(
@@ -133,7 +161,8 @@ impl Outcomes {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 8 * self.len());
+        let mut out = Vec::with_capacity(16 + 8 * self.len());
+        out.extend_from_slice(&self.parameter.unwrap_or(f64::NAN).to_le_bytes());
         out.extend_from_slice(&(self.retained.len() as u64).to_le_bytes());
         for v in self.retained.iter().chain(&self.churned) {
             out.extend_from_slice(&v.to_le_bytes());
@@ -143,11 +172,12 @@ impl Outcomes {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Outcomes> {
         let bad = || HealthError::text(format!("invalid outcome state of {} bytes", bytes.len()));
-        if bytes.len() < 8 || bytes.len() % 8 != 0 {
+        if bytes.len() < 16 || bytes.len() % 8 != 0 {
             return Err(bad());
         }
-        let n_retained = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad())?) as usize;
-        let values: Vec<f64> = bytes[8..]
+        let parameter = f64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad())?);
+        let n_retained = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?) as usize;
+        let values: Vec<f64> = bytes[16..]
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
             .collect();
@@ -157,6 +187,7 @@ impl Outcomes {
         Ok(Outcomes {
             retained: values[..n_retained].to_vec(),
             churned: values[n_retained..].to_vec(),
+            parameter: (!parameter.is_nan()).then_some(parameter),
         })
     }
 }
@@ -170,10 +201,11 @@ pub struct CalibrationBucket {
     pub score_sum: f64,
 }
 
-/// Brier score accumulator: mean of (probability − outcome)².
+/// Brier score accumulator: mean of (probability − outcome)²; a compensated
+/// sum, so parallel and serial plans agree.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Brier {
-    pub sum: f64,
+    pub sum: CompensatedSum,
     pub count: u64,
 }
 
@@ -187,18 +219,18 @@ impl Brier {
             )));
         }
         let d = probability - f64::from(u8::from(churned));
-        self.sum += d * d;
+        self.sum.add(d * d);
         self.count += 1;
         Ok(())
     }
 
     pub fn merge(&mut self, other: &Brier) {
-        self.sum += other.sum;
+        self.sum.merge(&other.sum);
         self.count += other.count;
     }
 
     pub fn value(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum / self.count as f64)
+        (self.count > 0).then(|| self.sum.value() / self.count as f64)
     }
 }
 
@@ -210,9 +242,43 @@ pub struct Design {
     pub features: usize,
     pub x: Vec<f64>,
     pub y: Vec<bool>,
+    /// The L2 penalty the aggregate was given (0 = none).
+    pub l2: f64,
 }
 
 impl Design {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + 8 * self.x.len() + self.y.len());
+        out.extend_from_slice(&(self.features as u64).to_le_bytes());
+        out.extend_from_slice(&self.l2.to_le_bytes());
+        out.extend_from_slice(&(self.y.len() as u64).to_le_bytes());
+        for v in &self.x {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend(self.y.iter().map(|&y| u8::from(y)));
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Design> {
+        let bad = || HealthError::text(format!("invalid fit_weights state of {} bytes", bytes.len()));
+        if bytes.len() < 24 {
+            return Err(bad());
+        }
+        let u = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8])) as usize;
+        let (features, rows) = (u(0), u(16));
+        let l2 = f64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
+        let x_len = features.checked_mul(rows).ok_or_else(bad)?;
+        if bytes.len() != 24 + 8 * x_len + rows {
+            return Err(bad());
+        }
+        let x = bytes[24..24 + 8 * x_len]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        let y = bytes[24 + 8 * x_len..].iter().map(|&b| b != 0).collect();
+        Ok(Design { features, x, y, l2 })
+    }
+
     pub fn add(&mut self, row: &[f64], churned: bool) -> Result<()> {
         if self.y.is_empty() && self.features == 0 {
             if row.is_empty() {
@@ -247,6 +313,7 @@ impl Design {
             )));
         }
         self.features = other.features;
+        self.l2 = if self.y.is_empty() { other.l2 } else { self.l2 };
         self.x.extend_from_slice(&other.x);
         self.y.extend_from_slice(&other.y);
         Ok(())
@@ -487,6 +554,21 @@ mod tests {
             }
         }
         (pairs > 0.0).then(|| sum / pairs)
+    }
+
+    #[test]
+    fn states_round_trip() {
+        let mut o = outcomes(&[(80.0, false), (20.0, true)]);
+        o.set_parameter(0.2, "fraction").unwrap();
+        assert_eq!(Outcomes::from_bytes(&o.to_bytes()).unwrap(), o);
+        assert!(o.set_parameter(0.3, "fraction").is_err());
+        let mut d = Design {
+            l2: 0.5,
+            ..Default::default()
+        };
+        d.add(&[1.0, 2.0], true).unwrap();
+        d.add(&[3.0, 4.0], false).unwrap();
+        assert_eq!(Design::from_bytes(&d.to_bytes()).unwrap(), d);
     }
 
     #[test]
