@@ -386,6 +386,21 @@ fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<(Vec<f64>, Vec<f64>)
     Some((x, diag))
 }
 
+/// `b0 + b·x` for coefficients `[b0, b1, ...]`.
+fn linear_predictor(beta: &[f64], x: &[f64]) -> f64 {
+    beta[0] + x.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>()
+}
+
+/// One row's log-likelihood `y·η − ln(1 + e^η)`, stable for large |η|.
+fn row_log_likelihood(eta: f64, y: f64) -> f64 {
+    y * eta
+        - if eta > 0.0 {
+            eta + (-eta).exp().ln_1p()
+        } else {
+            eta.exp().ln_1p()
+        }
+}
+
 /// Logistic regression of churn on the features (plus an intercept) by
 /// Newton/IRLS, with an L2 penalty `l2 * Σβ²/2` on the coefficients (not the
 /// intercept).
@@ -428,16 +443,10 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
         let mut ll = 0.0;
         for i in 0..n {
             let xi = row(i);
-            let eta = beta[0] + xi.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
+            let eta = linear_predictor(&beta, xi);
             let mu = 1.0 / (1.0 + (-eta).exp());
             let y = f64::from(u8::from(d.y[i]));
-            // log-likelihood, stable for large |eta|
-            ll += y * eta
-                - if eta > 0.0 {
-                    eta + (-eta).exp().ln_1p()
-                } else {
-                    eta.exp().ln_1p()
-                };
+            ll += row_log_likelihood(eta, y);
             let w = mu * (1.0 - mu);
             let r = y - mu;
             g[0] += r;
@@ -496,14 +505,8 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
     let mut ll = 0.0;
     let mut outcomes = Outcomes::default();
     for i in 0..n {
-        let eta = beta[0] + row(i).iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
-        let y = f64::from(u8::from(d.y[i]));
-        ll += y * eta
-            - if eta > 0.0 {
-                eta + (-eta).exp().ln_1p()
-            } else {
-                eta.exp().ln_1p()
-            };
+        let eta = linear_predictor(&beta, row(i));
+        ll += row_log_likelihood(eta, f64::from(u8::from(d.y[i])));
         // retention score: lower churn odds = higher score
         outcomes.add(-eta, d.y[i])?;
     }
