@@ -5,8 +5,8 @@
 use crate::error::{finite, num, HealthError, Result};
 use crate::score::CompensatedSum;
 
-/// Scores split by outcome; merges by concatenation (answers are computed
-/// from sorted copies, so row order never matters).
+/// Scores split by outcome, 8 bytes a row; merges by concatenation (answers
+/// are computed from sorted scores, so row order never matters).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcomes {
     retained: Vec<f64>,
@@ -59,21 +59,28 @@ impl Outcomes {
         self.len() == 0
     }
 
+    /// Sorts the scores in place: the answers below walk sorted scores, and
+    /// sorting the state itself (not a copy) keeps memory at 8 bytes a row.
+    /// Row order carries no meaning in the state, so this changes nothing
+    /// observable; already-sorted input sorts in linear time.
+    fn sort(&mut self) {
+        self.retained.sort_unstable_by(f64::total_cmp);
+        self.churned.sort_unstable_by(f64::total_cmp);
+    }
+
     /// P(random retained account scores higher than a random churned one),
     /// ties counting half: exact (Mann–Whitney U in integer arithmetic).
     /// `None` unless both outcomes occur.
-    pub fn auc(&self) -> Option<f64> {
+    pub fn auc(&mut self) -> Option<f64> {
         if self.retained.is_empty() || self.churned.is_empty() {
             return None;
         }
-        let mut churned = self.churned.clone();
-        churned.sort_by(f64::total_cmp);
-        let mut retained = self.retained.clone();
-        retained.sort_by(f64::total_cmp);
+        self.sort();
+        let (retained, churned) = (&self.retained, &self.churned);
         // twice U: 2 per churned score below, 1 per equal one
         let (mut below, mut equal_end) = (0usize, 0usize);
         let mut twice_u: u128 = 0;
-        for &r in &retained {
+        for &r in retained {
             while below < churned.len() && churned[below] < r {
                 below += 1;
             }
@@ -83,14 +90,14 @@ impl Outcomes {
             }
             twice_u += 2 * below as u128 + (equal_end - below) as u128;
         }
-        let pairs = 2 * self.retained.len() as u128 * self.churned.len() as u128;
+        let pairs = 2 * retained.len() as u128 * churned.len() as u128;
         Some(twice_u as f64 / pairs as f64)
     }
 
     /// Churn rate among the lowest-scored `fraction` of accounts over the
     /// overall churn rate. Accounts tied at the cut count pro rata, so the
     /// answer does not depend on row order. `None` without churn.
-    pub fn lift(&self, fraction: f64) -> Result<Option<f64>> {
+    pub fn lift(&mut self, fraction: f64) -> Result<Option<f64>> {
         finite("fraction", fraction)?;
         if !(fraction > 0.0 && fraction <= 1.0) {
             return Err(HealthError::out_of_range(format!(
@@ -102,29 +109,35 @@ impl Outcomes {
         if self.churned.is_empty() || n == 0 {
             return Ok(None);
         }
-        let mut all: Vec<(f64, bool)> = self
-            .retained
-            .iter()
-            .map(|&s| (s, false))
-            .chain(self.churned.iter().map(|&s| (s, true)))
-            .collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.sort();
         let k = fraction * n as f64;
-        // the score at the cut, and the groups strictly below and equal to it
-        let cut = all[((k.ceil() as usize).max(1) - 1).min(n - 1)].0;
-        let below = all.partition_point(|p| p.0 < cut);
-        let through = all.partition_point(|p| p.0 <= cut);
-        let churned_below = all[..below].iter().filter(|p| p.1).count() as f64;
-        let churned_at = all[below..through].iter().filter(|p| p.1).count() as f64;
+        // the score at the cut: the ceil(k)-th lowest of both sorted lists
+        let rank = ((k.ceil() as usize).max(1)).min(n);
+        let (retained, churned) = (&self.retained, &self.churned);
+        let (mut r, mut c, mut cut) = (0usize, 0usize, 0.0);
+        for _ in 0..rank {
+            if c >= churned.len() || (r < retained.len() && retained[r] <= churned[c]) {
+                cut = retained[r];
+                r += 1;
+            } else {
+                cut = churned[c];
+                c += 1;
+            }
+        }
+        let churned_below = churned.partition_point(|&s| s < cut);
+        let churned_through = churned.partition_point(|&s| s <= cut);
+        let below = retained.partition_point(|&s| s < cut) + churned_below;
+        let through = retained.partition_point(|&s| s <= cut) + churned_through;
+        let churned_at = (churned_through - churned_below) as f64;
         let share = (k - below as f64) / (through - below) as f64;
-        let churned_low = churned_below + share.clamp(0.0, 1.0) * churned_at;
-        let overall = self.churned.len() as f64 / n as f64;
+        let churned_low = churned_below as f64 + share.clamp(0.0, 1.0) * churned_at;
+        let overall = churned.len() as f64 / n as f64;
         Ok(Some(churned_low / k / overall))
     }
 
     /// Per equal-width score bucket on 0..100: (bucket low, high, count,
     /// churned, mean score). Scores must be 0..100.
-    pub fn calibration(&self, buckets: i64) -> Result<Vec<CalibrationBucket>> {
+    pub fn calibration(&mut self, buckets: i64) -> Result<Vec<CalibrationBucket>> {
         if !(1..=1000).contains(&buckets) {
             return Err(HealthError::invalid(format!(
                 "buckets must be between 1 and 1000, got {buckets}"
@@ -138,12 +151,9 @@ impl Outcomes {
                 ..Default::default()
             })
             .collect();
-        // Sorted copies: the sums then do not depend on row order or parallel splits.
-        let mut retained = self.retained.clone();
-        retained.sort_by(f64::total_cmp);
-        let mut churned_scores = self.churned.clone();
-        churned_scores.sort_by(f64::total_cmp);
-        for (scores, churned) in [(&retained, false), (&churned_scores, true)] {
+        // Sorted: the sums then do not depend on row order or parallel splits.
+        self.sort();
+        for (scores, churned) in [(&self.retained, false), (&self.churned, true)] {
             for &s in scores.iter() {
                 if !(0.0..=100.0).contains(&s) {
                     return Err(HealthError::out_of_range(format!(
@@ -663,5 +673,48 @@ mod tests {
         fn auc_equals_pair_definition(rows in prop::collection::vec(((0u8..20).prop_map(f64::from), any::<bool>()), 0..60)) {
             prop_assert_eq!(outcomes(&rows).auc(), auc_by_pairs(&rows));
         }
+
+        #[test]
+        fn lift_equals_definition(
+            rows in prop::collection::vec(((0u8..8).prop_map(f64::from), any::<bool>()), 1..60),
+            fraction in 0.01f64..=1.0,
+        ) {
+            let got = outcomes(&rows).lift(fraction).unwrap();
+            prop_assert_eq!(got, lift_by_definition(&rows, fraction));
+        }
+
+        #[test]
+        fn answers_do_not_depend_on_row_order(
+            rows in prop::collection::vec(((0u8..8).prop_map(f64::from), any::<bool>()), 1..60),
+            fraction in 0.01f64..=1.0,
+        ) {
+            let mut reversed = rows.clone();
+            reversed.reverse();
+            let (mut a, mut b) = (outcomes(&rows), outcomes(&reversed));
+            prop_assert_eq!(a.auc(), b.auc());
+            prop_assert_eq!(a.lift(fraction).unwrap(), b.lift(fraction).unwrap());
+            prop_assert_eq!(a.calibration(7).unwrap(), b.calibration(7).unwrap());
+        }
+    }
+
+    /// Lift by its definition: sort all rows, take the lowest `fraction · n`
+    /// accounts, the accounts tied at the cut pro rata.
+    fn lift_by_definition(rows: &[(f64, bool)], fraction: f64) -> Option<f64> {
+        let n = rows.len() as f64;
+        let churned = rows.iter().filter(|r| r.1).count() as f64;
+        if churned == 0.0 {
+            return None;
+        }
+        let k = fraction * n;
+        let mut scores: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        scores.sort_by(f64::total_cmp);
+        let cut = scores[(k.ceil() as usize).max(1) - 1];
+        let count = |pred: &dyn Fn(&(f64, bool)) -> bool| rows.iter().filter(|r| pred(r)).count() as f64;
+        let below = count(&|r| r.0 < cut);
+        let at = count(&|r| r.0 == cut);
+        let churned_below = count(&|r| r.0 < cut && r.1);
+        let churned_at = count(&|r| r.0 == cut && r.1);
+        let churned_low = churned_below + ((k - below) / at).clamp(0.0, 1.0) * churned_at;
+        Some(churned_low / k / (churned / n))
     }
 }
