@@ -85,5 +85,8 @@ SELECT e FROM (VALUES
   (sql_error($$SELECT health.calibration(50, true, 0)$$)),
   (sql_error($$SELECT health.brier(1.5, true)$$))
 ) t(e);
--- Perfectly separated data does not converge without a penalty; with one it does.
+-- Perfectly separated data: every retained account scores above every
+-- churned one, so the AUC is exactly 1 (and 0 with the direction flipped);
+-- fit_weights does not converge without a penalty (the error above); with one it does.
+SELECT health.auc(-s, s > 5) AS auc_separated, health.auc(s, s > 5) AS auc_flipped FROM generate_series(1, 10) s;
 SELECT health.fit_weights(ARRAY[s], s > 5, 1) -> 'converged' AS converged_with_l2 FROM generate_series(1, 10) s;
