@@ -79,3 +79,20 @@ SELECT count(*) AS accounts,
        count(*) FILTER (WHERE abs(round(w.score::numeric, 1) - h.score) < 0.05) AS same_score
 FROM demo.account_health h JOIN demo.account_health_wide w USING (account_id)
 WHERE h.score IS NOT NULL;
+
+\echo '== Does the score predict churn? (outcomes at renewal; 0.5 = no signal, 1 = perfect) =='
+SELECT coalesce(h.segment, 'all') AS segment, count(*) AS accounts,
+       round(avg(r.churned::int), 3) AS churn_rate,
+       round(health.auc(h.score, r.churned)::numeric, 3) AS auc,
+       round(health.lift(h.score, r.churned, 0.1)::numeric, 2) AS lift_bottom_10pct
+FROM demo.scored_accounts h JOIN demo.renewals r USING (account_id)
+WHERE h.score IS NOT NULL
+GROUP BY ROLLUP (h.segment)
+ORDER BY h.segment NULLS LAST;
+
+\echo '== Churn per tier =='
+SELECT h.tier, count(*) AS accounts, round(avg(r.churned::int), 3) AS churn_rate
+FROM demo.scored_accounts h JOIN demo.renewals r USING (account_id)
+WHERE h.score IS NOT NULL
+GROUP BY h.tier
+ORDER BY churn_rate DESC;

@@ -1,25 +1,10 @@
--- A small B2B SaaS warehouse to score: accounts, a long-format metric table
--- (one row per account, metric and month, as warehouses hold them), the
--- scoring configuration as a table, and the views that score every account.
--- Deterministic (setseed), idempotent (drops and recreates schema demo).
+-- Scoring the demo warehouse (demo/generate.sql made the raw tables):
+-- metrics computed from the raw tables, the scoring configuration as a
+-- table, the views and the materialized view that score every account, the
+-- score history and the scheduled refresh. Idempotent: run it again after
+-- generate.sql.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS customer_health;
-DROP SCHEMA IF EXISTS demo CASCADE;
-CREATE SCHEMA demo;
-
-SELECT setseed(0.42);
-
--- 2 000 accounts; a hidden "true health" drives their metrics (with noise).
-CREATE TABLE demo.accounts AS
-SELECT i AS account_id,
-       'Account ' || lpad(i::text, 4, '0') AS name,
-       (ARRAY['SMB', 'Mid-Market', 'Enterprise'])[1 + (i % 10 >= 6)::int + (i % 10 >= 9)::int] AS segment,
-       round((CASE WHEN i % 10 >= 9 THEN 120000 WHEN i % 10 >= 6 THEN 30000 ELSE 6000 END
-              * (0.5 + random()))::numeric, -2) AS arr,
-       random() AS true_health
-FROM generate_series(1, 2000) AS i;
-ALTER TABLE demo.accounts ADD PRIMARY KEY (account_id);
 
 -- How each metric is normalised and weighted (the DOMAIN.md defaults):
 -- sentiment 25, usage frequency 20, feature adoption 15, seats 10,
@@ -37,48 +22,72 @@ CREATE TABLE demo.metric_config (
     higher_is_better boolean NOT NULL DEFAULT true
 );
 INSERT INTO demo.metric_config VALUES
- ('nps_rating',        'latest NPS answer, 0-10: detractor 0, passive 60, promoter 100',  25, 'bands',     NULL, NULL, NULL, '{6,8}',        '{0,60,100}',      true),
+ ('nps_rating',        'mean NPS answer of 180 days, 0-10: below 6 = 0, 6-8 = 60, above 8 = 100', 25, 'bands',     NULL, NULL, NULL, '{6,8}',        '{0,60,100}',      true),
  ('active_days_30d',   'days with a login in the last 30, target 20',                     20, 'target',    NULL, NULL, 20,   NULL,           NULL,              true),
  ('feature_adoption',  '% of key features used: steep to 20 %, saturating at 80 %',       15, 'piecewise', NULL, NULL, NULL, '{0,20,50,80}', '{0,50,80,100}',   true),
  ('seats_used_pct',    '% of licensed seats active, target 85 %',                          10, 'target',    NULL, NULL, 85,   NULL,           NULL,              true),
  ('onboarding_pct',    '% of onboarding milestones done',                                 10, 'linear',    0,    100,  NULL, NULL,           NULL,              true),
- ('open_tickets',      'support tickets open: 0 is best, 8 or more is worst',             10, 'linear',    0,    8,    NULL, NULL,           NULL,              false),
- ('invoice_days_late', 'days the latest invoice is late: on time 100, >30 days 0',        10, 'bands',     NULL, NULL, NULL, '{0,15,30}',    '{100,60,25,0}',   true);
+ ('open_tickets',      'support tickets open: 0 is best, 5 or more is worst',             10, 'linear',    0,    5,    NULL, NULL,           NULL,              false),
+ ('invoice_days_late', 'most days an invoice of 180 days was late: on time 100, >30 days 0', 10, 'bands',     NULL, NULL, NULL, '{0,15,30}',    '{100,60,25,0}',   true);
 
--- Three monthly measurements per account and metric. Some accounts never
--- answered the NPS survey (missing data), a few have no invoice yet.
-CREATE TABLE demo.account_metrics (
-    account_id  int NOT NULL REFERENCES demo.accounts,
-    metric      text NOT NULL REFERENCES demo.metric_config,
-    value       float8,
-    measured_at date NOT NULL,
-    PRIMARY KEY (account_id, metric, measured_at)
-);
-INSERT INTO demo.account_metrics
-SELECT a.account_id, m.metric,
-       CASE m.metric
-         WHEN 'nps_rating'        THEN least(10, greatest(0, round(2 + 8 * h + 2.5 * (random() - 0.5))))
-         WHEN 'active_days_30d'   THEN least(30, greatest(0, round(26 * h + 8 * (random() - 0.5))))
-         WHEN 'feature_adoption'  THEN least(100, greatest(0, round(90 * h + 30 * (random() - 0.5))))
-         WHEN 'seats_used_pct'    THEN least(100, greatest(0, round(30 + 70 * h + 30 * (random() - 0.5))))
-         WHEN 'onboarding_pct'    THEN least(100, greatest(0, round(40 + 70 * h + 40 * (random() - 0.5))))
-         WHEN 'open_tickets'      THEN greatest(0, round(9 * (1 - h) * random() * 1.6))
-         WHEN 'invoice_days_late' THEN greatest(0, round(45 * (1 - h) * random() - 10))
-       END,
-       month
-FROM (SELECT account_id,
-             -- health drifts a little from month to month
-             least(1, greatest(0, true_health + 0.1 * (random() - 0.5))) AS h,
-             month
-      FROM demo.accounts, generate_series(date '2026-09-01', date '2026-11-01', interval '1 month') AS month) a
-CROSS JOIN demo.metric_config m
-WHERE NOT (m.metric = 'nps_rating' AND a.account_id % 7 = 0)          -- never answered the survey
-  AND NOT (m.metric = 'invoice_days_late' AND a.account_id % 50 = 1); -- not invoiced yet
+-- The metrics of 2026-11-01, computed from the raw tables:
+--   nps_rating         mean NPS answer (0-10) of the last 180 days
+--   active_days_30d    days with a login in the last 30 (frequency)
+--   feature_adoption   % of the key features used in the last 30 days (depth)
+--   seats_used_pct     users active in the last 30 days per licensed seat (breadth)
+--   onboarding_pct     % of the onboarding milestones due so far that are done
+--   open_tickets       support tickets still open
+--   invoice_days_late  the most days an invoice of the last 180 days was paid
+--                      (or is still unpaid) after its due date
+CREATE VIEW demo.current_metrics_wide AS
+SELECT a.account_id, g.as_of AS measured_at,
+       n.nps_rating,
+       coalesce(e.active_days, 0)::float8 AS active_days_30d,
+       round(100.0 * coalesce(e.features_used, 0) / (SELECT count(*) FROM demo.key_features))::float8 AS feature_adoption,
+       least(100, round(100.0 * coalesce(e.active_users, 0) / a.seats))::float8 AS seats_used_pct,
+       o.onboarding_pct,
+       coalesce(t.open_tickets, 0)::float8 AS open_tickets,
+       i.invoice_days_late
+FROM demo.accounts a
+CROSS JOIN demo.generation g
+LEFT JOIN (SELECT account_id, count(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date) AS active_days,
+                  count(DISTINCT user_id) AS active_users, count(DISTINCT feature) AS features_used
+           FROM demo.product_events, demo.generation
+           WHERE occurred_at >= (as_of - 30) AT TIME ZONE 'UTC' AND occurred_at < as_of AT TIME ZONE 'UTC'
+           GROUP BY account_id) e USING (account_id)
+LEFT JOIN (SELECT account_id, round(avg(rating), 1)::float8 AS nps_rating
+           FROM demo.survey_responses, demo.generation
+           WHERE survey = 'nps' AND answered_on > as_of - 180
+           GROUP BY account_id) n USING (account_id)
+LEFT JOIN (SELECT account_id, round(100.0 * count(*) FILTER (WHERE completed_on <= as_of) / count(*))::float8 AS onboarding_pct
+           FROM demo.onboarding_milestones, demo.generation
+           WHERE due_on <= as_of
+           GROUP BY account_id) o USING (account_id)
+LEFT JOIN (SELECT account_id, count(*) AS open_tickets
+           FROM demo.support_tickets WHERE resolved_at IS NULL
+           GROUP BY account_id) t USING (account_id)
+LEFT JOIN (SELECT account_id, greatest(0, max(coalesce(paid_on, as_of) - due_on))::float8 AS invoice_days_late
+           FROM demo.invoices, demo.generation
+           WHERE due_on > as_of - 180 AND due_on < as_of
+           GROUP BY account_id) i USING (account_id);
+
+-- ... in long format, one row per account and metric, as the nightly job
+-- appends them to demo.metric_snapshots.
+CREATE VIEW demo.current_metrics AS
+SELECT w.account_id, v.metric, v.value, w.measured_at
+FROM demo.current_metrics_wide w,
+     LATERAL (VALUES ('nps_rating', w.nps_rating), ('active_days_30d', w.active_days_30d),
+                     ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
+                     ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
+                     ('invoice_days_late', w.invoice_days_late)) AS v(metric, value);
+INSERT INTO demo.metric_snapshots SELECT account_id, metric, value, measured_at FROM demo.current_metrics
+ON CONFLICT (account_id, metric, measured_at) DO UPDATE SET value = excluded.value;
+ALTER TABLE demo.metric_snapshots ADD FOREIGN KEY (metric) REFERENCES demo.metric_config;
 
 -- The latest value of every metric.
 CREATE VIEW demo.latest_metrics AS
 SELECT DISTINCT ON (account_id, metric) account_id, metric, value, measured_at
-FROM demo.account_metrics
+FROM demo.metric_snapshots
 ORDER BY account_id, metric, measured_at DESC;
 
 -- A wide per-account view: one column per metric, as BI tools like it.
@@ -136,7 +145,7 @@ SELECT account_id,
                  health.scale_piecewise(feature_adoption, '{0,20,50,80}', '{0,50,80,100}'),
                  health.scale_target(seats_used_pct, 85),
                  health.scale_linear(onboarding_pct, 0, 100),
-                 health.scale_linear(open_tickets, 0, 8, higher_is_better => false),
+                 health.scale_linear(open_tickets, 0, 5, higher_is_better => false),
                  health.scale_bands(invoice_days_late, '{0,15,30}', '{100,60,25,0}')],
            '{25,20,15,10,10,10,10}') AS score
 FROM demo.account_metrics_wide;
@@ -163,9 +172,25 @@ JOIN demo.metric_config c USING (metric)
 JOIN demo.segment_profiles p ON p.segment = a.segment AND p.metric = m.metric
 WHERE m.value IS NOT NULL;
 
--- Score history (API.md §4): one snapshot per month, as a scheduled job
--- would write from demo.account_health. Here the three monthly measurements
--- are scored as they were on their day.
+-- The scored accounts as a BI tool reads them: plain columns (numeric,
+-- text, date) plus the explanation as jsonb, one row per account. A
+-- materialized view with a unique index, so the scheduled job
+-- (demo/schedule.sql) can refresh it CONCURRENTLY while dashboards keep
+-- reading the previous rows.
+CREATE MATERIALIZED VIEW demo.scored_accounts AS
+SELECT h.account_id, h.name, h.segment, a.plan, a.arr, a.seats, a.renewal_date,
+       h.score, h.tier, h.color, h.grade, h.coverage,
+       array_to_string(h.weakest, ', ') AS weakest_metrics,
+       health.contributions(h.card) AS explanation,
+       (SELECT max(measured_at) FROM demo.metric_snapshots) AS metrics_as_of,
+       now() AS refreshed_at
+FROM demo.account_health h JOIN demo.accounts a USING (account_id);
+CREATE UNIQUE INDEX ON demo.scored_accounts (account_id);
+
+-- Score history (API.md §4): one snapshot per day the metrics were
+-- measured. The monthly snapshots of the past are scored as they were on
+-- their day; demo.snapshot_scores() adds the current one from
+-- demo.scored_accounts (the scheduled job calls it after each refresh).
 CREATE TABLE demo.score_history (
     account_id int NOT NULL REFERENCES demo.accounts,
     scored_at  timestamptz NOT NULL,
@@ -174,16 +199,41 @@ CREATE TABLE demo.score_history (
     PRIMARY KEY (account_id, scored_at)
 );
 INSERT INTO demo.score_history
-SELECT account_id, measured_at, s, health.tier(s)
+SELECT account_id, measured_at::timestamp AT TIME ZONE 'UTC', s, health.tier(s)
 FROM (SELECT m.account_id, m.measured_at,
              health.score(health.scorecard(c.metric, demo.subscore(c, m.value), c.weight), min_coverage => 0.6) AS s
-      FROM demo.account_metrics m JOIN demo.metric_config c USING (metric)
+      FROM demo.metric_snapshots m JOIN demo.metric_config c USING (metric)
+      WHERE m.measured_at < (SELECT as_of FROM demo.generation)
       GROUP BY m.account_id, m.measured_at) monthly
 WHERE s IS NOT NULL;
+
+-- Writes the scores of demo.scored_accounts into the history, dated by the
+-- day the metrics were measured (running it twice a day changes nothing).
+-- Returns the number of rows written.
+CREATE FUNCTION demo.snapshot_scores() RETURNS bigint LANGUAGE sql AS $$
+    WITH written AS (
+        INSERT INTO demo.score_history (account_id, scored_at, score, tier)
+        SELECT account_id, metrics_as_of::timestamp AT TIME ZONE 'UTC', score, tier
+        FROM demo.scored_accounts WHERE score IS NOT NULL
+        ON CONFLICT (account_id, scored_at) DO UPDATE SET score = excluded.score, tier = excluded.tier
+        RETURNING 1)
+    SELECT count(*) FROM written
+$$;
+SELECT demo.snapshot_scores() AS current_scores_written \gset
+
+-- The nightly job (demo/schedule.sql schedules it with pg_cron): refresh the
+-- materialized views CONCURRENTLY, so dashboards keep reading the previous
+-- rows until the new ones are committed, then snapshot the scores.
+CREATE PROCEDURE demo.refresh_scores() LANGUAGE plpgsql AS $$
+BEGIN
+    REFRESH MATERIALIZED VIEW CONCURRENTLY demo.segment_profiles;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY demo.scored_accounts;
+    PERFORM demo.snapshot_scores();
+END $$;
 
 -- Each account's trend over the snapshots.
 CREATE VIEW demo.account_trends AS
 SELECT account_id, health.trend(scored_at, score) AS trend, health.sparkline(scored_at, score) AS sparkline
 FROM demo.score_history GROUP BY account_id;
 
-ANALYZE demo.accounts, demo.metric_config, demo.account_metrics;
+ANALYZE demo.accounts, demo.metric_config, demo.metric_snapshots, demo.scored_accounts, demo.score_history;
