@@ -38,13 +38,18 @@ INSERT INTO demo.generation VALUES (:accounts, :seed, date '2026-11-01');
 -- Streams: seed * 100 + n, one n per random quantity.
 \set s (:seed * 100)
 
--- Accounts. `health` is the hidden truth that drives every signal (with
--- noise) and the churn outcome; it is kept in demo.account_truth, out of the
--- analyst's tables, so validation has something real to find.
+-- Accounts. `health` (0..1, on the as-of day) is the hidden truth that
+-- drives every signal (with noise) and the churn outcome; `drift` is how
+-- much healthier the account was 30 days earlier (positive: declining, one
+-- account in four; negative: improving, one in ten). Both are kept in
+-- demo.account_truth, out of the analyst's tables, so validation has
+-- something real to find and trends are real trends.
 CREATE TABLE demo.account_truth AS
 SELECT i AS account_id,
-       -- 0..1, most accounts fine, a tail in trouble
        demo.rand(:s + 1, i) AS health,
+       CASE WHEN demo.rand(:s + 8, i) < 0.25 THEN 0.03 + 0.09 * demo.rand(:s + 9, i)
+            WHEN demo.rand(:s + 8, i) < 0.35 THEN -0.02 - 0.06 * demo.rand(:s + 9, i)
+            ELSE 0.02 * (demo.rand(:s + 9, i) - 0.5) END AS drift,
        demo.rand(:s + 2, i) AS u_segment,
        demo.rand(:s + 3, i) AS u_seats,
        demo.rand(:s + 4, i) AS u_age,
@@ -52,6 +57,12 @@ SELECT i AS account_id,
        demo.rand(:s + 6, i) AS u_price
 FROM generate_series(1, :accounts) AS i;
 ALTER TABLE demo.account_truth ADD PRIMARY KEY (account_id);
+
+-- An account's health on day d (d before the as-of day): health + drift per
+-- 30 days back, within 0..1.
+CREATE FUNCTION demo.health_at(t demo.account_truth, d date) RETURNS float8
+IMMUTABLE PARALLEL SAFE LANGUAGE sql
+AS $$ SELECT least(1, greatest(0, t.health + t.drift * (date '2026-11-01' - d) / 30.0)) $$;
 
 CREATE TABLE demo.accounts AS
 SELECT account_id,
@@ -98,12 +109,11 @@ FROM demo.accounts a,
      generate_series(1, greatest(1, round(a.seats * (0.6 + 0.4 * demo.rand(:s + 11, a.account_id)))::int)) AS u;
 ALTER TABLE demo.users ADD PRIMARY KEY (user_id);
 
--- Product events of the last 30 days (older raw events are not kept; the
--- monthly metric snapshots below keep the history). A user is "engaged"
--- with a probability that grows with the account's health; an engaged user
--- logs in on 15-60 % of the days, a disengaged one on 0-6 %. On a login day
--- a user may use one of the eight key features; healthier accounts use more
--- of them.
+-- Product events. A user is "engaged" with a probability that grows with
+-- the account's health (the same users stay engaged while health holds);
+-- an engaged user logs in on 15-60 % of the days, a disengaged one on
+-- 0-6 %. On a login day a user may use one of the eight key features;
+-- healthier accounts use more of them.
 CREATE TABLE demo.key_features (feature text PRIMARY KEY, description text NOT NULL);
 INSERT INTO demo.key_features VALUES
   ('dashboards', 'built or viewed a dashboard'), ('alerts', 'set up an alert'),
@@ -111,120 +121,113 @@ INSERT INTO demo.key_features VALUES
   ('reports', 'exported a report'), ('api', 'called the API'),
   ('sso', 'signed in with SSO'), ('mobile', 'used the mobile app');
 
-CREATE TABLE demo.product_events AS
-WITH user_rates AS (
-  SELECT u.user_id, u.account_id, t.health,
-         CASE WHEN demo.rand(:s + 20, u.user_id) < 0.15 + 0.8 * t.health
-              THEN 0.15 + 0.45 * demo.rand(:s + 21, u.user_id)
-              ELSE 0.06 * demo.rand(:s + 21, u.user_id) END AS login_rate
-  FROM demo.users u JOIN demo.account_truth t USING (account_id)
+-- The events of the 30 days before window_end, as they happened. Only the
+-- last 30 days are kept in demo.product_events (raw events are not
+-- retained longer); demo/warehouse.sql recomputes the two monthly snapshots
+-- before them from this same simulation, so history and today agree.
+CREATE FUNCTION demo.simulated_product_events(window_end date)
+RETURNS TABLE (account_id int, user_id bigint, occurred_at timestamptz, event text, feature text)
+STABLE PARALLEL SAFE LANGUAGE sql AS $$
+WITH g AS (SELECT seed * 100 AS s FROM demo.generation),
+user_rates AS (
+  SELECT u.user_id, u.account_id, g.s, demo.health_at(t, window_end - 15) AS h,
+         demo.rand(g.s + 20, u.user_id) AS u_engaged, demo.rand(g.s + 21, u.user_id) AS u_rate
+  FROM demo.users u JOIN demo.account_truth t USING (account_id), g
+  WHERE u.created_on < window_end
 ), login_days AS (
-  SELECT r.account_id, r.user_id, r.health, d::date AS day
-  FROM user_rates r, generate_series(date '2026-10-02', date '2026-10-31', interval '1 day') AS d
-  WHERE demo.rand(:s + 22, r.user_id * 40 + (date '2026-10-31' - d::date)) < r.login_rate
+  SELECT r.account_id, r.user_id, r.s, r.h, window_end - n AS day,
+         r.user_id * 4096 + (window_end - n - date '2020-01-01') AS k
+  FROM user_rates r, generate_series(1, 30) AS n
+  WHERE demo.rand(r.s + 22, r.user_id * 4096 + (window_end - n - date '2020-01-01'))
+        < CASE WHEN r.u_engaged < 0.15 + 0.8 * r.h THEN 0.15 + 0.45 * r.u_rate ELSE 0.06 * r.u_rate END
 )
-SELECT account_id, user_id,
-       (day + make_interval(secs => floor(86400 * demo.rand(:s + 23, user_id * 40 + (date '2026-10-31' - day))))) AT TIME ZONE 'UTC' AS occurred_at,
-       'login'::text AS event, NULL::text AS feature
+SELECT account_id, user_id, (day + make_interval(secs => floor(86400 * demo.rand(s + 23, k)))) AT TIME ZONE 'UTC',
+       'login', NULL
 FROM login_days
 UNION ALL
 SELECT account_id, user_id, (day + interval '12 hours') AT TIME ZONE 'UTC', 'key_feature',
        (ARRAY['alerts', 'api', 'dashboards', 'integrations', 'mobile', 'reports', 'sso', 'workflows'])
-         [1 + floor((2 + 6 * health) * demo.rand(:s + 25, user_id * 40 + (date '2026-10-31' - day)))::int]
+         [1 + floor((2 + 6 * h) * demo.rand(s + 25, k))::int]
 FROM login_days
-WHERE demo.rand(:s + 24, user_id * 40 + (date '2026-10-31' - day)) < 0.3 + 0.4 * health;
+WHERE demo.rand(s + 24, k) < 0.3 + 0.4 * h
+$$;
 
--- Support tickets of the last 90 days: more, and slower to resolve, for
--- unhealthy accounts; some still open.
+CREATE TABLE demo.product_events AS
+SELECT * FROM demo.simulated_product_events((SELECT as_of FROM demo.generation));
+
+-- Support tickets of the last 150 days: more, and slower to resolve, for
+-- unhealthy accounts. A ticket not resolved by the as-of day is open
+-- (resolved_at NULL).
 CREATE TABLE demo.support_tickets AS
-SELECT (a.account_id::bigint * 100 + n) AS ticket_id, a.account_id,
-       opened_at,
-       CASE WHEN opened_at > timestamptz '2026-10-01 00:00+00' AND demo.rand(:s + 33, a.account_id * 100 + n) < 0.3 + 0.5 * (1 - t.health) THEN NULL
-            ELSE opened_at + make_interval(hours => ceil(2 + 200 * (1.1 - t.health) * power(demo.rand(:s + 34, a.account_id * 100 + n), 2))::int)
-       END AS resolved_at,
-       (ARRAY['low', 'normal', 'high', 'urgent'])[1 + floor(4 * power(demo.rand(:s + 35, a.account_id * 100 + n), 1.5 + 2 * t.health))::int] AS priority
-FROM demo.accounts a JOIN demo.account_truth t USING (account_id),
-     generate_series(1, floor((1 + ln(a.seats)) * 4 * (1.2 - t.health) * demo.rand(:s + 31, a.account_id))::int) AS n,
-     LATERAL (SELECT timestamptz '2026-08-03 00:00+00' + (89 * 86400 * demo.rand(:s + 32, a.account_id * 100 + n)) * interval '1 second' AS opened_at) o;
+SELECT ticket_id, account_id, opened_at,
+       CASE WHEN opened_at + resolution < timestamptz '2026-11-01 00:00+00' THEN opened_at + resolution END AS resolved_at,
+       priority
+FROM (SELECT (a.account_id::bigint * 100 + n) AS ticket_id, a.account_id, o.opened_at,
+             make_interval(hours => ceil(4 + 600 * (1.1 - h.h) * power(demo.rand(:s + 34, a.account_id * 100 + n), 2))::int) AS resolution,
+             (ARRAY['low', 'normal', 'high', 'urgent'])[1 + floor(4 * power(demo.rand(:s + 35, a.account_id * 100 + n), 1.5 + 2 * h.h))::int] AS priority
+      FROM demo.accounts a JOIN demo.account_truth t USING (account_id),
+           generate_series(1, floor((1 + ln(a.seats)) * 6.5 * (1.2 - demo.health_at(t, date '2026-11-01' - 75)) * demo.rand(:s + 31, a.account_id))::int) AS n,
+           LATERAL (SELECT timestamptz '2026-06-04 00:00+00' + (150 * 86400 * demo.rand(:s + 32, a.account_id * 100 + n)) * interval '1 second' AS opened_at) o,
+           LATERAL (SELECT demo.health_at(t, (o.opened_at AT TIME ZONE 'UTC')::date) AS h) h
+      WHERE o.opened_at >= a.signup_date) k;
 ALTER TABLE demo.support_tickets ADD PRIMARY KEY (ticket_id);
 
--- Monthly invoices for the last six months (due 30 days after issue); the
--- less healthy the account, the later it pays; a few are still unpaid.
+-- Monthly invoices for the last twelve months (due 30 days after issue);
+-- the less healthy the account was then, the later it paid; an invoice not
+-- paid by the as-of day is unpaid (paid_on NULL).
 CREATE TABLE demo.invoices AS
 SELECT (a.account_id::bigint * 100 + m) AS invoice_id, a.account_id,
        issued_on, issued_on + 30 AS due_on,
-       CASE WHEN issued_on + 30 + late >= date '2026-11-01' THEN NULL ELSE issued_on + 30 + late END AS paid_on,
+       CASE WHEN issued_on + 30 + late < date '2026-11-01' THEN issued_on + 30 + late END AS paid_on,
        round(a.arr / 12, 2) AS amount
 FROM demo.accounts a JOIN demo.account_truth t USING (account_id),
-     generate_series(1, 6) AS m,
-     LATERAL (SELECT (date '2026-11-01' - m * interval '1 month')::date AS issued_on,
-                     greatest(-5, round(60 * power(1 - t.health, 2) * demo.rand(:s + 40, a.account_id * 100 + m) - 8))::int AS late) i
+     generate_series(1, 12) AS m,
+     LATERAL (SELECT (date '2026-11-01' - m * interval '1 month')::date AS issued_on) i,
+     LATERAL (SELECT greatest(-5, round(60 * power(1 - demo.health_at(t, i.issued_on), 2)
+                                        * demo.rand(:s + 40, a.account_id * 100 + m) - 8))::int AS late) l
 WHERE issued_on >= a.signup_date;
 ALTER TABLE demo.invoices ADD PRIMARY KEY (invoice_id);
 
--- Survey answers: NPS (0-10) from up to three users per account in the
--- last 180 days (one account in seven never answers); CSAT (1-5) after
--- about half of the resolved tickets.
+-- Survey answers: NPS (0-10) from up to four users per account, each
+-- asked three times over the last year (one account in seven never
+-- answers); CSAT (1-5) after about half of the resolved tickets. Ratings
+-- follow the account's health on the day.
 CREATE TABLE demo.survey_responses AS
-SELECT u.account_id, u.user_id, 'nps'::text AS survey,
-       date '2026-11-01' - (1 + floor(179 * demo.rand(:s + 51, u.user_id)))::int AS answered_on,
-       least(10, greatest(0, round(3.5 + 7 * t.health + 3 * (demo.rand(:s + 52, u.user_id) - 0.5))))::int AS rating
-FROM demo.users u JOIN demo.account_truth t USING (account_id)
-WHERE u.user_id % 1000 <= 3 AND u.account_id % 7 <> 0 AND demo.rand(:s + 50, u.user_id) < 0.7
+SELECT u.account_id, u.user_id, 'nps'::text AS survey, a.answered_on,
+       least(10, greatest(0, round(3.5 + 7 * demo.health_at(t, a.answered_on)
+                                   + 3 * (demo.rand(:s + 52, u.user_id * 4 + q) - 0.5))))::int AS rating
+FROM demo.users u JOIN demo.account_truth t USING (account_id),
+     generate_series(1, 3) AS q,
+     LATERAL (SELECT date '2026-11-01' - (1 + floor(121 * demo.rand(:s + 51, u.user_id * 4 + q)) + 121 * (q - 1))::int AS answered_on) a
+WHERE u.user_id % 1000 <= 4 AND u.account_id % 7 <> 0 AND demo.rand(:s + 50, u.user_id * 4 + q) < 0.7
+  AND a.answered_on > u.created_on
 UNION ALL
 SELECT k.account_id, NULL, 'csat', (k.resolved_at AT TIME ZONE 'UTC')::date,
-       least(5, greatest(1, round(1.5 + 3.5 * t.health + 2 * (demo.rand(:s + 54, k.ticket_id) - 0.5))))::int
+       least(5, greatest(1, round(1.5 + 3.5 * demo.health_at(t, (k.resolved_at AT TIME ZONE 'UTC')::date)
+                                  + 2 * (demo.rand(:s + 54, k.ticket_id) - 0.5))))::int
 FROM demo.support_tickets k JOIN demo.account_truth t USING (account_id)
 WHERE k.resolved_at IS NOT NULL AND demo.rand(:s + 53, k.ticket_id) < 0.5;
 
 -- Onboarding: five milestones due 2, 4, 6, 8 and 12 weeks after signup;
--- healthy accounts finish on time, others late or not at all.
+-- accounts healthy at the time finish on time, others late or not at all.
 CREATE TABLE demo.onboarding_milestones AS
-SELECT a.account_id, m.milestone, m.step, due_on,
-       CASE WHEN done_on <= date '2026-11-01' AND demo.rand(:s + 61, a.account_id * 10 + m.step) < 0.35 + 0.65 * t.health
-            THEN done_on END AS completed_on
+SELECT a.account_id, m.milestone, m.step, d.due_on,
+       CASE WHEN d.done_on <= date '2026-11-01' AND demo.rand(:s + 61, a.account_id * 10 + m.step) < 0.35 + 0.65 * d.h
+            THEN d.done_on END AS completed_on
 FROM demo.accounts a JOIN demo.account_truth t USING (account_id),
      (VALUES (1, 'kickoff', 14), (2, 'admin_setup', 28), (3, 'first_integration', 42),
              (4, 'first_dashboard', 56), (5, 'team_training', 84)) AS m(step, milestone, days),
-     LATERAL (SELECT a.signup_date + m.days AS due_on,
-                     a.signup_date + m.days
-                       + round(40 * (0.9 - t.health) * demo.rand(:s + 62, a.account_id * 10 + m.step) - 7)::int AS done_on) d;
-
--- Monthly metric snapshots the nightly job kept (2026-09-01, 2026-10-01),
--- before the 30 days of raw events above; the snapshot of 2026-11-01 is
--- computed from the raw tables by demo/warehouse.sql. The formulas follow
--- the raw generators, so scores move only as much as health drifts.
-CREATE TABLE demo.metric_snapshots (
-    account_id  int NOT NULL REFERENCES demo.accounts,
-    metric      text NOT NULL,
-    value       float8,
-    measured_at date NOT NULL,
-    PRIMARY KEY (account_id, metric, measured_at)
-);
-INSERT INTO demo.metric_snapshots
-SELECT account_id, metric, value, measured_at
-FROM (SELECT a.account_id, a.seats, a.signup_date, month AS measured_at,
-             least(1, greatest(0, t.health + 0.15 * (demo.rand(:s + 70 + k, a.account_id) - 0.5) * (3 - k))) AS h,
-             k
-      FROM demo.accounts a JOIN demo.account_truth t USING (account_id),
-           (VALUES (1, date '2026-09-01'), (2, date '2026-10-01')) AS s(k, month)
-      WHERE a.signup_date < month) m,
-     LATERAL (VALUES
-       ('nps_rating',        CASE WHEN account_id % 7 <> 0 THEN least(10, greatest(0, round(3.5 + 7 * h + 3 * (demo.rand(:s + 80 + k, account_id) - 0.5)))) END),
-       ('active_days_30d',   least(30, round(30 * (1 - power(1 - (0.15 + 0.8 * h) * 0.45, 1 + 0.6 * seats)) + 4 * (demo.rand(:s + 82 + k, account_id) - 0.5)))),
-       ('feature_adoption',  least(100, greatest(0, round(100 * (0.3 + 0.7 * h) + 20 * (demo.rand(:s + 84 + k, account_id) - 0.5))))),
-       ('seats_used_pct',    least(100, greatest(0, round(100 * 0.8 * (0.15 + 0.8 * h + 0.55 * (0.85 - 0.8 * h)) + 20 * (demo.rand(:s + 86 + k, account_id) - 0.5))))),
-       ('onboarding_pct',    least(100, greatest(0, round(100 * (0.35 + 0.65 * h) + 20 * (demo.rand(:s + 88 + k, account_id) - 0.5))))),
-       ('open_tickets',      greatest(0, round((1 + ln(seats)) * 4 * (1.2 - h) * demo.rand(:s + 90 + k, account_id) * 0.34 * (0.3 + 0.5 * (1 - h))))),
-       ('invoice_days_late', greatest(0, round(60 * power(1 - h, 2) * power(demo.rand(:s + 92 + k, account_id), 0.2) - 8)))
-     ) AS v(metric, value);
+     LATERAL (SELECT a.signup_date + m.days AS due_on, demo.health_at(t, a.signup_date + m.days) AS h) hd,
+     LATERAL (SELECT hd.due_on, hd.h,
+                     hd.due_on + round(40 * (0.9 - hd.h) * demo.rand(:s + 62, a.account_id * 10 + m.step) - 7)::int AS done_on) d;
 
 -- The outcome at the next renewal: churned or renewed. It depends on the
--- hidden health (and so, with noise, on every signal above), more for SMB.
+-- hidden health and its decline (and so, with noise, on every signal
+-- above and on the score's trend), more for SMB.
 CREATE TABLE demo.renewals AS
 SELECT a.account_id, a.renewal_date,
        demo.rand(:s + 99, a.account_id) <
-         1 / (1 + exp(-(0.8 - 7 * t.health + CASE a.segment WHEN 'SMB' THEN 0.6 WHEN 'Mid-Market' THEN 0.2 ELSE -0.3 END))) AS churned
+         1 / (1 + exp(-(0.8 - 7 * t.health + 8 * t.drift + CASE a.segment WHEN 'SMB' THEN 0.6 WHEN 'Mid-Market' THEN 0.2 ELSE -0.3 END))) AS churned
 FROM demo.accounts a JOIN demo.account_truth t USING (account_id);
 ALTER TABLE demo.renewals ADD PRIMARY KEY (account_id);
 
@@ -235,4 +238,4 @@ CREATE INDEX ON demo.invoices (account_id);
 CREATE INDEX ON demo.survey_responses (account_id);
 CREATE INDEX ON demo.onboarding_milestones (account_id);
 ANALYZE demo.accounts, demo.users, demo.product_events, demo.support_tickets, demo.invoices,
-        demo.survey_responses, demo.onboarding_milestones, demo.metric_snapshots, demo.renewals;
+        demo.survey_responses, demo.onboarding_milestones, demo.renewals;

@@ -27,52 +27,78 @@ INSERT INTO demo.metric_config VALUES
  ('feature_adoption',  '% of key features used: steep to 20 %, saturating at 80 %',       15, 'piecewise', NULL, NULL, NULL, '{0,20,50,80}', '{0,50,80,100}',   true),
  ('seats_used_pct',    '% of licensed seats active, target 85 %',                          10, 'target',    NULL, NULL, 85,   NULL,           NULL,              true),
  ('onboarding_pct',    '% of onboarding milestones done',                                 10, 'linear',    0,    100,  NULL, NULL,           NULL,              true),
- ('open_tickets',      'support tickets open: 0 is best, 5 or more is worst',             10, 'linear',    0,    5,    NULL, NULL,           NULL,              false),
+ ('open_tickets',      'support tickets open: 0 is best, 3 or more is worst',             10, 'linear',    0,    3,    NULL, NULL,           NULL,              false),
  ('invoice_days_late', 'most days an invoice of 180 days was late: on time 100, >30 days 0', 10, 'bands',     NULL, NULL, NULL, '{0,15,30}',    '{100,60,25,0}',   true);
 
--- The metrics of 2026-11-01, computed from the raw tables:
---   nps_rating         mean NPS answer (0-10) of the last 180 days
---   active_days_30d    days with a login in the last 30 (frequency)
---   feature_adoption   % of the key features used in the last 30 days (depth)
---   seats_used_pct     users active in the last 30 days per licensed seat (breadth)
---   onboarding_pct     % of the onboarding milestones due so far that are done
---   open_tickets       support tickets still open
---   invoice_days_late  the most days an invoice of the last 180 days was paid
---                      (or is still unpaid) after its due date
-CREATE VIEW demo.current_metrics_wide AS
-SELECT a.account_id, g.as_of AS measured_at,
+-- The metrics of an account on day d, computed from the raw tables:
+--   nps_rating         mean NPS answer (0-10) of the 180 days before d
+--   active_days_30d    days with a login in the 30 days before d (frequency)
+--   feature_adoption   % of the key features used in those days (depth)
+--   seats_used_pct     users active in those days per licensed seat (breadth)
+--   onboarding_pct     % of the onboarding milestones due by d that were done by d
+--   open_tickets       support tickets open on d
+--   invoice_days_late  the most days an invoice due in the 180 days before d
+--                      was paid (or still unpaid on d) after its due date
+-- Product events are kept for the last 30 days only, so for an earlier d
+-- the usage comes from the generator's simulation of that month.
+CREATE FUNCTION demo.usage_on(d date)
+RETURNS TABLE (account_id int, active_days bigint, active_users bigint, features_used bigint)
+STABLE LANGUAGE plpgsql AS $$
+BEGIN
+    IF d = (SELECT as_of FROM demo.generation) THEN
+        RETURN QUERY
+        SELECT e.account_id, count(DISTINCT (e.occurred_at AT TIME ZONE 'UTC')::date),
+               count(DISTINCT e.user_id), count(DISTINCT e.feature)
+        FROM demo.product_events e
+        WHERE e.occurred_at >= (d - 30) AT TIME ZONE 'UTC' AND e.occurred_at < d AT TIME ZONE 'UTC'
+        GROUP BY e.account_id;
+    ELSE
+        RETURN QUERY
+        SELECT e.account_id, count(DISTINCT (e.occurred_at AT TIME ZONE 'UTC')::date),
+               count(DISTINCT e.user_id), count(DISTINCT e.feature)
+        FROM demo.simulated_product_events(d) e
+        GROUP BY e.account_id;
+    END IF;
+END $$;
+
+CREATE FUNCTION demo.metrics_on(d date)
+RETURNS TABLE (account_id int, measured_at date, nps_rating float8, active_days_30d float8,
+               feature_adoption float8, seats_used_pct float8, onboarding_pct float8,
+               open_tickets float8, invoice_days_late float8)
+STABLE LANGUAGE sql AS $$
+SELECT a.account_id, d,
        n.nps_rating,
-       coalesce(e.active_days, 0)::float8 AS active_days_30d,
-       round(100.0 * coalesce(e.features_used, 0) / (SELECT count(*) FROM demo.key_features))::float8 AS feature_adoption,
-       least(100, round(100.0 * coalesce(e.active_users, 0) / a.seats))::float8 AS seats_used_pct,
+       coalesce(e.active_days, 0)::float8,
+       round(100.0 * coalesce(e.features_used, 0) / (SELECT count(*) FROM demo.key_features))::float8,
+       least(100, round(100.0 * coalesce(e.active_users, 0) / a.seats))::float8,
        o.onboarding_pct,
-       coalesce(t.open_tickets, 0)::float8 AS open_tickets,
+       coalesce(t.open_tickets, 0)::float8,
        i.invoice_days_late
 FROM demo.accounts a
-CROSS JOIN demo.generation g
-LEFT JOIN (SELECT account_id, count(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date) AS active_days,
-                  count(DISTINCT user_id) AS active_users, count(DISTINCT feature) AS features_used
-           FROM demo.product_events, demo.generation
-           WHERE occurred_at >= (as_of - 30) AT TIME ZONE 'UTC' AND occurred_at < as_of AT TIME ZONE 'UTC'
-           GROUP BY account_id) e USING (account_id)
-LEFT JOIN (SELECT account_id, round(avg(rating), 1)::float8 AS nps_rating
-           FROM demo.survey_responses, demo.generation
-           WHERE survey = 'nps' AND answered_on > as_of - 180
-           GROUP BY account_id) n USING (account_id)
-LEFT JOIN (SELECT account_id, round(100.0 * count(*) FILTER (WHERE completed_on <= as_of) / count(*))::float8 AS onboarding_pct
-           FROM demo.onboarding_milestones, demo.generation
-           WHERE due_on <= as_of
-           GROUP BY account_id) o USING (account_id)
-LEFT JOIN (SELECT account_id, count(*) AS open_tickets
-           FROM demo.support_tickets WHERE resolved_at IS NULL
-           GROUP BY account_id) t USING (account_id)
-LEFT JOIN (SELECT account_id, greatest(0, max(coalesce(paid_on, as_of) - due_on))::float8 AS invoice_days_late
-           FROM demo.invoices, demo.generation
-           WHERE due_on > as_of - 180 AND due_on < as_of
-           GROUP BY account_id) i USING (account_id);
+LEFT JOIN demo.usage_on(d) e USING (account_id)
+LEFT JOIN (SELECT r.account_id, round(avg(r.rating), 1)::float8 AS nps_rating
+           FROM demo.survey_responses r
+           WHERE r.survey = 'nps' AND r.answered_on > d - 180 AND r.answered_on <= d
+           GROUP BY r.account_id) n USING (account_id)
+LEFT JOIN (SELECT m.account_id, round(100.0 * count(*) FILTER (WHERE m.completed_on <= d) / count(*))::float8 AS onboarding_pct
+           FROM demo.onboarding_milestones m
+           WHERE m.due_on <= d
+           GROUP BY m.account_id) o USING (account_id)
+LEFT JOIN (SELECT k.account_id, count(*) AS open_tickets
+           FROM demo.support_tickets k
+           WHERE k.opened_at < d AT TIME ZONE 'UTC' AND (k.resolved_at IS NULL OR k.resolved_at >= d AT TIME ZONE 'UTC')
+           GROUP BY k.account_id) t USING (account_id)
+LEFT JOIN (SELECT v.account_id, greatest(0, max(least(coalesce(v.paid_on, d), d) - v.due_on))::float8 AS invoice_days_late
+           FROM demo.invoices v
+           WHERE v.due_on > d - 180 AND v.due_on < d
+           GROUP BY v.account_id) i USING (account_id)
+WHERE a.signup_date < d
+$$;
 
--- ... in long format, one row per account and metric, as the nightly job
--- appends them to demo.metric_snapshots.
+-- Today's metrics, wide and long.
+CREATE VIEW demo.current_metrics_wide AS
+SELECT * FROM demo.metrics_on((SELECT as_of FROM demo.generation));
+
 CREATE VIEW demo.current_metrics AS
 SELECT w.account_id, v.metric, v.value, w.measured_at
 FROM demo.current_metrics_wide w,
@@ -80,9 +106,26 @@ FROM demo.current_metrics_wide w,
                      ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
                      ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
                      ('invoice_days_late', w.invoice_days_late)) AS v(metric, value);
-INSERT INTO demo.metric_snapshots SELECT account_id, metric, value, measured_at FROM demo.current_metrics
-ON CONFLICT (account_id, metric, measured_at) DO UPDATE SET value = excluded.value;
-ALTER TABLE demo.metric_snapshots ADD FOREIGN KEY (metric) REFERENCES demo.metric_config;
+
+-- Monthly snapshots of the metrics, as the nightly job keeps them (the
+-- history of the score): the as-of day and the first of the two months
+-- before it.
+CREATE TABLE demo.metric_snapshots (
+    account_id  int NOT NULL REFERENCES demo.accounts,
+    metric      text NOT NULL REFERENCES demo.metric_config,
+    value       float8,
+    measured_at date NOT NULL,
+    PRIMARY KEY (account_id, metric, measured_at)
+);
+INSERT INTO demo.metric_snapshots
+SELECT w.account_id, v.metric, v.value, w.measured_at
+FROM demo.generation g,
+     generate_series(0, 2) AS months_back,
+     LATERAL demo.metrics_on((g.as_of - months_back * interval '1 month')::date) AS w,
+     LATERAL (VALUES ('nps_rating', w.nps_rating), ('active_days_30d', w.active_days_30d),
+                     ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
+                     ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
+                     ('invoice_days_late', w.invoice_days_late)) AS v(metric, value);
 
 -- The latest value of every metric.
 CREATE VIEW demo.latest_metrics AS
@@ -145,7 +188,7 @@ SELECT account_id,
                  health.scale_piecewise(feature_adoption, '{0,20,50,80}', '{0,50,80,100}'),
                  health.scale_target(seats_used_pct, 85),
                  health.scale_linear(onboarding_pct, 0, 100),
-                 health.scale_linear(open_tickets, 0, 5, higher_is_better => false),
+                 health.scale_linear(open_tickets, 0, 3, higher_is_better => false),
                  health.scale_bands(invoice_days_late, '{0,15,30}', '{100,60,25,0}')],
            '{25,20,15,10,10,10,10}') AS score
 FROM demo.account_metrics_wide;

@@ -65,7 +65,7 @@ class Run:
 
     # -- warehouse ------------------------------------------------------------
     FINGERPRINT_TABLES = ["accounts", "users", "product_events", "support_tickets", "invoices",
-                          "survey_responses", "onboarding_milestones", "metric_snapshots", "renewals"]
+                          "survey_responses", "onboarding_milestones", "renewals"]
 
     def fingerprint(self, db):
         parts = [f"(SELECT md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))) FROM demo.{t} t)"
@@ -125,6 +125,12 @@ class Run:
                                  JOIN demo.renewals r USING (account_id) WHERE s.tier IS NOT NULL GROUP BY s.tier"""))
         self.check("warehouse: churn falls from at_risk to neutral to healthy",
                    float(rates["at_risk"]) > float(rates["neutral"]) > float(rates["healthy"]), json.dumps(rates))
+        trend = self.sql("""SELECT avg(health.delta(a.trend)) FILTER (WHERE t.drift > 0.03),
+                                   avg(health.delta(a.trend)) FILTER (WHERE t.drift <= 0.03)
+                            FROM demo.account_trends a JOIN demo.account_truth t USING (account_id)""")[0]
+        self.check("warehouse: the score history follows the hidden decline (declining accounts lose points)",
+                   float(trend[0]) < -3 and float(trend[0]) < float(trend[1]),
+                   f"mean change over the history: declining {float(trend[0]):.1f}, others {float(trend[1]):.1f}")
         return True
 
     # -- JDBC -----------------------------------------------------------------
