@@ -72,22 +72,12 @@ ORDER BY t.id;
 -- sampled every 10 ms by bench/peak-memory; shared buffers are not counted.
 \echo
 \echo 'Memory: private memory of a fresh backend, MiB (before -> peak):'
-\c
-SET max_parallel_workers_per_gather = 0;
-SET work_mem = '2GB';
-SET jit = off;
-SELECT pg_backend_pid() AS backend_pid \gset
-\setenv BENCH_BACKEND_PID :backend_pid
+\ir fresh_backend.sql
 \! "$BENCH_ROOT/bench/peak-memory" start
 SELECT round(health.auc(score, churned)::numeric, 9) AS auc FROM bench_outcomes;
 \! "$BENCH_ROOT/bench/peak-memory" stop "health.auc over all accounts"
 
-\c
-SET max_parallel_workers_per_gather = 0;
-SET work_mem = '2GB';
-SET jit = off;
-SELECT pg_backend_pid() AS backend_pid \gset
-\setenv BENCH_BACKEND_PID :backend_pid
+\ir fresh_backend.sql
 \timing on
 \! "$BENCH_ROOT/bench/peak-memory" start
 SELECT f -> 'converged' AS converged, f -> 'iterations' AS iterations, f -> 'rows' AS rows,

@@ -95,17 +95,25 @@ LEFT JOIN (SELECT v.account_id, greatest(0, max(least(coalesce(v.paid_on, d), d)
 WHERE a.signup_date < d
 $$;
 
+-- The same metrics in long format, one row per account and metric, as the
+-- nightly job appends them to demo.metric_snapshots.
+CREATE FUNCTION demo.metric_values_on(d date)
+RETURNS TABLE (account_id int, metric text, value float8, measured_at date)
+STABLE LANGUAGE sql AS $$
+SELECT w.account_id, v.metric, v.value, w.measured_at
+FROM demo.metrics_on(d) AS w,
+     LATERAL (VALUES ('nps_rating', w.nps_rating), ('active_days_30d', w.active_days_30d),
+                     ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
+                     ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
+                     ('invoice_days_late', w.invoice_days_late)) AS v(metric, value)
+$$;
+
 -- Today's metrics, wide and long.
 CREATE VIEW demo.current_metrics_wide AS
 SELECT * FROM demo.metrics_on((SELECT as_of FROM demo.generation));
 
 CREATE VIEW demo.current_metrics AS
-SELECT w.account_id, v.metric, v.value, w.measured_at
-FROM demo.current_metrics_wide w,
-     LATERAL (VALUES ('nps_rating', w.nps_rating), ('active_days_30d', w.active_days_30d),
-                     ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
-                     ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
-                     ('invoice_days_late', w.invoice_days_late)) AS v(metric, value);
+SELECT * FROM demo.metric_values_on((SELECT as_of FROM demo.generation));
 
 -- Monthly snapshots of the metrics, as the nightly job keeps them (the
 -- history of the score): the as-of day and the first of the two months
@@ -118,14 +126,10 @@ CREATE TABLE demo.metric_snapshots (
     PRIMARY KEY (account_id, metric, measured_at)
 );
 INSERT INTO demo.metric_snapshots
-SELECT w.account_id, v.metric, v.value, w.measured_at
+SELECT m.*
 FROM demo.generation g,
      generate_series(0, 2) AS months_back,
-     LATERAL demo.metrics_on((g.as_of - months_back * interval '1 month')::date) AS w,
-     LATERAL (VALUES ('nps_rating', w.nps_rating), ('active_days_30d', w.active_days_30d),
-                     ('feature_adoption', w.feature_adoption), ('seats_used_pct', w.seats_used_pct),
-                     ('onboarding_pct', w.onboarding_pct), ('open_tickets', w.open_tickets),
-                     ('invoice_days_late', w.invoice_days_late)) AS v(metric, value);
+     LATERAL demo.metric_values_on((g.as_of - months_back * interval '1 month')::date) AS m;
 
 -- The latest value of every metric.
 CREATE VIEW demo.latest_metrics AS

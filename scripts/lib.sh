@@ -30,3 +30,36 @@ cluster_dir() {
         echo "/tmp/customer_health-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/cluster-$1"
     fi
 }
+
+# Installs the Debian packages of the arguments that are missing, only those.
+install_debian_packages() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# python_venv DIR REQUIREMENTS: a test-only Python virtual environment in DIR
+# with REQUIREMENTS installed; made again only when REQUIREMENTS changed.
+python_venv() {
+    local venv=$1 req=$2
+    cmp -s "$req" "$venv/.requirements" 2>/dev/null && return 0
+    say "setting up the test-only Python environment ($venv)"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        install_debian_packages python3-venv # Debian's python3 keeps venv apart
+        python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.requirements"
+}
+
+# Server options of a cluster that runs pg_cron's scheduler in database $1
+# and takes TCP connections on 127.0.0.1 (JDBC, BI tools, pg_cron itself).
+pg_cron_opts() {
+    echo "-c shared_preload_libraries=pg_cron -c cron.database_name=$1 -c listen_addresses=127.0.0.1"
+}
