@@ -1,4 +1,4 @@
--- Within-segment percentiles of 10 metrics for every account (API.md §5):
+-- Within-segment percentiles of 10 metrics for every account (docs/reference.md §5):
 --   (a) the hand-written way, one window per metric:
 --       percent_rank() OVER (PARTITION BY segment ORDER BY m) (and cume_dist(),
 --       which has percentile_rank's meaning, to check the answers);

@@ -1,4 +1,4 @@
--- Validation (API.md §7): health.auc against the rank-based AUC written with
+-- Validation (docs/reference.md §7): health.auc against the rank-based AUC written with
 -- window functions (Mann–Whitney: average ranks of the retained accounts),
 -- over all accounts and per segment; and health.fit_weights on all accounts
 -- x 10 sub-scores, with the backend's peak private memory.

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 
--- How each metric is normalised and weighted (the DOMAIN.md defaults):
+-- How each metric is normalised and weighted (the usual customer-success defaults):
 -- sentiment 25, usage frequency 20, feature adoption 15, seats 10,
 -- onboarding 10, support tickets 10, late invoices 10.
 CREATE TABLE demo.metric_config (
@@ -197,7 +197,7 @@ SELECT account_id,
            '{25,20,15,10,10,10,10}') AS score
 FROM demo.account_metrics_wide;
 
--- Population-relative scoring (API.md §5): where does an account stand in
+-- Population-relative scoring (docs/reference.md §5): where does an account stand in
 -- its own segment? One profile per segment and metric, refreshed on a
 -- schedule (REFRESH MATERIALIZED VIEW CONCURRENTLY), joined back to the rows.
 CREATE MATERIALIZED VIEW demo.segment_profiles AS
@@ -234,7 +234,7 @@ SELECT h.account_id, h.name, h.segment, a.plan, a.arr, a.seats, a.renewal_date,
 FROM demo.account_health h JOIN demo.accounts a USING (account_id);
 CREATE UNIQUE INDEX ON demo.scored_accounts (account_id);
 
--- Score history (API.md §4): one snapshot per day the metrics were
+-- Score history (docs/reference.md §4): one snapshot per day the metrics were
 -- measured. The monthly snapshots of the past are scored as they were on
 -- their day; demo.snapshot_scores() adds the current one from
 -- demo.scored_accounts (the scheduled job calls it after each refresh).

@@ -5,7 +5,10 @@ An example is a ```sql block immediately followed by an ```output block.
 The sql block goes into docs.sql; the expected file is what psql -a prints:
 the statement as written, then the output block, then a blank line (none
 after an error message, as psql prints it). Blocks
-tagged ```sql-setup run but their output is not shown in the docs.
+tagged ```sql-setup run but their output is not shown in the docs. Blocks
+tagged ```sql-admin are a DBA's commands (creating roles, installing,
+upgrading: they need a superuser and change the cluster) and are not run
+here; tests/sql/privileges.sql and tests/sql/upgrade.sql run the same steps.
 """
 import pathlib
 import re

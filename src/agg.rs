@@ -1,7 +1,7 @@
 //! Plumbing shared by the `internal`-state aggregates: states must live in
 //! the aggregate's memory context, not the per-row one, or PostgreSQL frees
-//! them between rows (see BUILD-NOTES: pgrx's #[pg_aggregate] cannot build
-//! parallel internal-state aggregates in 0.18, so we declare them in SQL).
+//! them between rows (pgrx 0.18's #[pg_aggregate] cannot build
+//! parallel internal-state aggregates, so we declare them in SQL).
 
 use pgrx::prelude::*;
 use pgrx::{Internal, PgMemoryContexts};

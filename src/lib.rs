@@ -9,6 +9,8 @@
 
 mod agg;
 mod args;
+mod catalogue;
+mod comments;
 mod errors;
 mod model;
 mod normalise;

@@ -1,19 +1,18 @@
-//! SQL wrappers for API.md §6: the `health.model` type (a validated JSON
-//! scoring model), `evaluate`, `explain`, `tier(score, model)`, the worst-of
-//! `tier(model, metrics)`, and the model catalogue `health.models` with
-//! `model_for(name, at)`.
+//! SQL wrappers for scoring models as data: the `health.model` type (a
+//! validated JSON scoring model), `evaluate`, `explain`, `tier(model, score)`
+//! and the worst-of `tier(model, metrics)`. The catalogue of named models is
+//! in `catalogue.rs`.
 //!
 //! A model is stored as its canonical JSON text and parsed once per call
 //! site and query (cached in `fn_extra`, keyed by the stored bytes), so a
 //! million rows cost one parse.
 
 use health_core::model::Model as CoreModel;
-use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
 use crate::args::{borrowed_argument, cached, detoasted, FloatArray};
-use crate::errors::{raise, OrRaise};
+use crate::errors::OrRaise;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 const TYPE: &str = "model";
@@ -28,16 +27,11 @@ stored_bytes_type!(Model, "health.model", TYPE);
 
 impl InOutFuncs for Model {
     fn input(input: &core::ffi::CStr) -> Self {
-        Model(
-            CoreModel::parse(input_text(input, TYPE))
-                .or_raise(TYPE)
-                .to_text()
-                .into_bytes(),
-        )
+        Model(CoreModel::parse(input_text(input, TYPE)).or_raise(TYPE).to_stored())
     }
 
     fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_bytes(&self.0);
+        buffer.push_str(CoreModel::stored_text(&self.0).or_raise(TYPE));
     }
 }
 
@@ -53,26 +47,23 @@ impl<'a> ModelBytes<'a> {
 
     /// The parsed model, from this call site's cache.
     fn parsed<'f>(&self, fcinfo: pg_sys::FunctionCallInfo, function: &str) -> &'f CoreModel {
-        cached(fcinfo, &[self.0], || {
-            let text = std::str::from_utf8(self.0)
-                .unwrap_or_else(|_| raise(function, HealthError::text("model is not UTF-8")));
-            CoreModel::parse(text).or_raise(function)
-        })
+        cached(fcinfo, &[self.0], || CoreModel::from_stored(self.0).or_raise(function))
     }
 }
 
 borrowed_argument!(ModelBytes, Model);
 
+/// The binary form of a model is its JSON text, as in 0.1.0 (portable
+/// between releases); the format header is only on disk.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn model_send(m: Model) -> Vec<u8> {
-    m.0
+    CoreModel::stored_text(&m.0).or_raise(TYPE).as_bytes().to_vec()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn model_recv(mut buffer: Internal) -> Model {
     let bytes = received_bytes(&mut buffer, TYPE);
-    let text = std::str::from_utf8(bytes).unwrap_or_else(|_| raise(TYPE, HealthError::text("model is not UTF-8")));
-    Model(CoreModel::parse(text).or_raise(TYPE).to_text().into_bytes())
+    Model(CoreModel::from_stored(bytes).or_raise(TYPE).to_stored())
 }
 
 extension_sql!(
@@ -118,7 +109,7 @@ fn explain(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) 
 
 /// The tier of a score under the model's tier scheme. The model comes first
 /// (as in `tier(model, metrics)`): a `tier(score, model)` overload would make
-/// every `tier(score, '{40,70}')` call of API.md §3 ambiguous, since an
+/// every `tier(score, '{40,70}')` call of docs/reference.md §3 ambiguous, since an
 /// untyped literal fits both `float8[]` and `health.model`.
 #[pg_extern(immutable, strict, parallel_safe, name = "tier")]
 fn tier_of_score(model: ModelBytes, score: f64, fcinfo: pg_sys::FunctionCallInfo) -> String {
@@ -144,65 +135,6 @@ fn model_metrics(model: ModelBytes, fcinfo: pg_sys::FunctionCallInfo) -> Vec<Str
         .map(|m| m.name.clone())
         .collect()
 }
-
-extension_sql!(
-    r#"
--- Stored profiles that models reference by name ("profile_name"), e.g. one
--- per segment and metric, refreshed on a schedule.
-CREATE TABLE profiles (
-    name       text PRIMARY KEY,
-    profile    profile NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
-SELECT pg_catalog.pg_extension_config_dump('profiles', '');
-COMMENT ON TABLE profiles IS 'Named population profiles that scoring models reference by profile_name.';
-
--- The model catalogue: every version of every model, with the moment it took effect.
-CREATE TABLE models (
-    name           text NOT NULL,
-    version        text NOT NULL,
-    effective_from timestamptz NOT NULL,
-    model          model NOT NULL,
-    PRIMARY KEY (name, effective_from),
-    UNIQUE (name, version)
-);
-SELECT pg_catalog.pg_extension_config_dump('models', '');
-COMMENT ON TABLE models IS 'Scoring models by name and version; model_for(name, at) returns the one in force at a moment.';
-
--- Replaces every "profile_name" of a model by the named profile of health.profiles.
-CREATE FUNCTION resolve_profiles(m model) RETURNS model
-STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
-DECLARE
-    doc jsonb := m::text::jsonb;
-    i int;
-    wanted text;
-    found_profile health.profile;
-BEGIN
-    FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
-        wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
-        CONTINUE WHEN wanted IS NULL;
-        SELECT p.profile INTO found_profile FROM health.profiles p WHERE p.name = wanted;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in health.profiles', i, wanted
-                USING ERRCODE = '22023';
-        END IF;
-        doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
-    END LOOP;
-    RETURN doc::text::health.model;
-END
-$$;
-
--- The version of a model in force at a moment (default: now), profiles resolved.
-CREATE FUNCTION model_for(name text, at timestamptz DEFAULT now()) RETURNS model
-STABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
-    SELECT health.resolve_profiles(m.model) FROM health.models m
-    WHERE m.name = model_for.name AND m.effective_from <= model_for.at
-    ORDER BY m.effective_from DESC LIMIT 1
-$$;
-"#,
-    name = "model_catalogue",
-    requires = [Model, "profile_type_options"]
-);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

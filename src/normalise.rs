@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §1: metric value -> 0..100 sub-score.
+//! SQL wrappers for docs/reference.md §1: metric value -> 0..100 sub-score.
 
 use health_core::normalise::{self as norm, OutOfRange};
 use pgrx::prelude::*;

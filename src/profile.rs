@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §5: the `health.profile` type, the `profile(value)`
+//! SQL wrappers for docs/reference.md §5: the `health.profile` type, the `profile(value)`
 //! and `rollup(profile)` aggregates, and the accessors `percentile_rank`,
 //! `quantile`, `scale_profile`, `quantile_tier` (plus `profile_count`,
 //! `profile_mean`, `profile_stddev`).
@@ -332,7 +332,7 @@ fn quantile_tier(
     score: f64,
     p: ProfileArg,
     fractions: default!(FloatArray, "'{0.25,0.75}'"),
-    labels: default!(TextArray, "'{unhealthy,at_risk,healthy}'"),
+    labels: default!(TextArray, "'{bottom,middle,top}'"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> String {
     const F: &str = "quantile_tier";
@@ -406,7 +406,7 @@ mod tests {
         );
         assert_eq!(one(&format!("SELECT health.profile_mean({P})")), Some(50.5));
         let tier = Spi::get_one::<String>(&format!("SELECT health.quantile_tier(80, {P})")).unwrap();
-        assert_eq!(tier.as_deref(), Some("healthy"));
+        assert_eq!(tier.as_deref(), Some("top"));
     }
 
     #[pg_test]

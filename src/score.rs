@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §2, wide form: `weighted_score` and the fast
+//! SQL wrappers for docs/reference.md §2, wide form: `weighted_score` and the fast
 //! weighted-mean aggregate `score_agg`.
 
 use health_core::score::{self as scoring, Missing, WeightedMean};

@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §2, long form: the `health.scorecard` type, the
+//! SQL wrappers for docs/reference.md §2, long form: the `health.scorecard` type, the
 //! `scorecard(metric, score, weight)` and `rollup(scorecard)` aggregates, and
 //! the accessors `score`, `coverage`, `contributions`, `weakest`.
 

@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §4: `nps`, `nps_breakdown`, `nps_category`,
+//! SQL wrappers for docs/reference.md §4: `nps`, `nps_breakdown`, `nps_category`,
 //! `csat`, `points`, `deadline_penalty`, the `health.trend` type with its
 //! aggregate and accessors, and `sparkline` (scalar and aggregate).
 

@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §3: score -> tier, colour, grade.
+//! SQL wrappers for docs/reference.md §3: score -> tier, colour, grade.
 
 use health_core::tier as tiers;
 use pgrx::prelude::*;

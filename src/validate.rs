@@ -1,4 +1,4 @@
-//! SQL wrappers for API.md §7: `auc`, `lift`, `calibration`, `brier`,
+//! SQL wrappers for docs/reference.md §7: `auc`, `lift`, `calibration`, `brier`,
 //! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY`.
 
 use health_core::score::CompensatedSum;

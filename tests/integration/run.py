@@ -2,13 +2,16 @@
 
   warehouse   demo/generate.sql: size bounds, same rows for the same seed,
               other rows for another seed; plausible churn (the score's AUC)
-  jdbc        a JDBC client (examples/jdbc) reads demo.scored_accounts:
-              plain column types, the same values as psql, jsonb as text
+  jdbc        a JDBC client (examples/jdbc), logged in as a BI service
+              account (a plain LOGIN role with SELECT on schema demo), reads
+              demo.scored_accounts: plain column types, the same values as
+              psql, jsonb as text
   html        demo/html_report.py rendered by headless Chromium shows the
               numbers of the SQL report
   dbt         examples/dbt: `dbt build` (models + tests); its scores equal
               the extension's scored view for every account
-  lookml      examples/looker: every dimension's SQL runs against the view
+  lookml      examples/looker: every dimension's SQL runs against the view,
+              as the BI service account
   schedule    pg_cron refreshes the scores on schedule
   concurrent  a REFRESH ... CONCURRENTLY in progress does not block readers,
               who keep seeing the previous rows until it commits
@@ -27,6 +30,13 @@ import sys
 import time
 
 
+# The roles BI tools and dbt log in as: no superuser, no grant on schema
+# health (the extension grants its use to every role); read access to the
+# warehouse, and for dbt the right to create its own schema.
+BI_ROLE = "ch_bi_service"
+DBT_ROLE = "ch_dbt_runner"
+
+
 class Run:
     def __init__(self, args):
         self.a = args
@@ -34,15 +44,28 @@ class Run:
         self.failed = 0
 
     # -- helpers --------------------------------------------------------------
-    def psql_args(self, db=None):
+    def psql_args(self, db=None, user="postgres"):
         return ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", self.a.host, "-p", str(self.a.port),
-                "-U", "postgres", "-d", db or self.a.db]
+                "-U", user, "-d", db or self.a.db]
 
-    def sql(self, query, db=None):
+    def sql(self, query, db=None, user="postgres"):
         """Rows of a query, as lists of strings (psql --csv, no header)."""
-        out = subprocess.run(self.psql_args(db) + ["-q", "--csv", "-t", "-c", query],
+        out = subprocess.run(self.psql_args(db, user) + ["-q", "--csv", "-t", "-c", query],
                              check=True, capture_output=True, text=True).stdout
         return list(csv.reader(io.StringIO(out)))
+
+    def plain_roles(self):
+        """The BI and dbt roles, made once per cluster, granted what they need in this database."""
+        self.sql(f"""DO $$ BEGIN
+                       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BI_ROLE}') THEN CREATE ROLE {BI_ROLE} LOGIN; END IF;
+                       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DBT_ROLE}') THEN CREATE ROLE {DBT_ROLE} LOGIN; END IF;
+                     END $$;
+                     GRANT USAGE ON SCHEMA demo TO {BI_ROLE}, {DBT_ROLE};
+                     GRANT SELECT ON ALL TABLES IN SCHEMA demo TO {BI_ROLE}, {DBT_ROLE};
+                     GRANT CREATE ON DATABASE {self.a.db} TO {DBT_ROLE}""")
+        flags = self.sql(f"""SELECT bool_or(rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls)
+                             FROM pg_roles WHERE rolname IN ('{BI_ROLE}', '{DBT_ROLE}')""")[0][0]
+        return flags == "f"
 
     def value(self, query, db=None):
         rows = self.sql(query, db)
@@ -101,6 +124,8 @@ class Run:
             r = self.run_file(self.path("demo", path), **variables)
             if not self.check(f"warehouse: demo/{path} runs", r.returncode == 0, r.stderr.strip()[-300:]):
                 return False
+        self.check("warehouse: the BI and dbt roles are plain LOGIN roles (no superuser, no CREATEDB, no CREATEROLE)",
+                   self.plain_roles(), f"{BI_ROLE}, {DBT_ROLE}")
         counts = dict(self.sql("""
             SELECT 'accounts', count(*) FROM demo.accounts UNION ALL
             SELECT 'subsidiaries', count(*) FROM demo.accounts WHERE parent_account_id IS NOT NULL UNION ALL
@@ -137,9 +162,9 @@ class Run:
     def jdbc(self):
         url = f"jdbc:postgresql://127.0.0.1:{self.a.port}/{self.a.db}"
         r = subprocess.run(["java", "-cp", "/usr/share/java/postgresql.jar",
-                            self.path("examples", "jdbc", "ScoredAccounts.java"), url, "postgres", "5"],
+                            self.path("examples", "jdbc", "ScoredAccounts.java"), url, BI_ROLE, "5"],
                            capture_output=True, text=True)
-        if not self.check("jdbc: the client connects and reads demo.scored_accounts", r.returncode == 0,
+        if not self.check(f"jdbc: the client connects as {BI_ROLE} and reads demo.scored_accounts", r.returncode == 0,
                           r.stderr.strip()[-300:]):
             return
         lines = [line.split("\t") for line in r.stdout.splitlines()]
@@ -229,7 +254,7 @@ class Run:
 
     # -- dbt ------------------------------------------------------------------
     def dbt(self):
-        env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.a.port), PGUSER="postgres",
+        env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.a.port), PGUSER=DBT_ROLE,
                    PGDATABASE=self.a.db, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
         project = self.path("examples", "dbt")
         target = os.path.join(self.a.work, "dbt-target")
@@ -238,7 +263,7 @@ class Run:
                             "--log-path", os.path.join(self.a.work, "dbt-logs")],
                            capture_output=True, text=True, env=env, cwd=self.a.work)
         summary = [l for l in r.stdout.splitlines() if "PASS=" in l]
-        if not self.check("dbt: dbt build (models and their tests) succeeds", r.returncode == 0,
+        if not self.check(f"dbt: dbt build (models and their tests) succeeds as {DBT_ROLE}", r.returncode == 0,
                           summary[-1].strip() if summary else r.stdout[-500:]):
             return
         with open(os.path.join(target, "run_results.json")) as f:
@@ -286,8 +311,8 @@ print(json.dumps({"view": view["name"], "table": view["sql_table_name"], "fields
         query = "SELECT " + ", ".join(f"{e} AS {n}" for n, e in exprs.items()) + \
                 f" FROM {parsed['table'].strip()} t LIMIT 5"
         try:
-            self.sql(query)
-            ran, detail = True, f"{len(exprs)} fields of view {parsed['view']}"
+            self.sql(query, user=BI_ROLE)
+            ran, detail = True, f"{len(exprs)} fields of view {parsed['view']}, as {BI_ROLE}"
         except subprocess.CalledProcessError as err:
             ran, detail = False, err.stderr.strip()[-300:]
         self.check("lookml: every field's SQL runs against demo.scored_accounts", ran, detail)

@@ -1,8 +1,8 @@
--- Scoring models as data (API.md §6): health.model, evaluate, explain,
+-- Scoring models as data (docs/reference.md §6): health.model, evaluate, explain,
 -- tier(score, model), the worst-of tier(model, metrics), the catalogue
 -- health.models with model_for, and profiles referenced by name.
 
--- A model with every normaliser of API.md §1, a critical metric and tiers.
+-- A model with every normaliser of docs/reference.md §1, a critical metric and tiers.
 CREATE TABLE models_here (name text PRIMARY KEY, model health.model);
 INSERT INTO models_here VALUES ('mature', '{
   "name": "mature", "version": "2026-Q4", "missing": "renormalize", "min_coverage": 0.5,
@@ -67,7 +67,7 @@ FROM model_accounts, models_here m,
      LATERAL (SELECT health.explain(m.model, to_jsonb(model_accounts) - 'account_id') AS e) x
 WHERE account_id <= 10000 AND e->>'score' IS NOT NULL;
 
--- The API.md §3 call with literal cutoffs still resolves to the cutoffs form
+-- The docs/reference.md §3 call with literal cutoffs still resolves to the cutoffs form
 -- (the model form takes the model first, so the literal is not ambiguous).
 SELECT health.tier(50, '{40,70}') AS cutoffs_form;
 -- Tiers: the model's scheme, and the worst-of rule. Account values below give
@@ -135,15 +135,15 @@ SELECT sql_error($$SELECT health.evaluate(model, '{"logins_30d": 300}'::jsonb) F
 SELECT health.evaluate(health.model_for('relative'), '{"logins_30d": 300}'::jsonb) AS score_of_300,
        (SELECT 100.0 * count(*) FILTER (WHERE logins_30d <= 300) / count(*) FROM model_accounts) AS exact_percentile;
 
--- pg_dump keeps the catalogue: a database with models, dumped and restored
--- into another one, has the same rows.
-CREATE DATABASE ch_models_src;
-CREATE DATABASE ch_models_dst;
-\! "$PG_BIN/psql" -q -X -d ch_models_src -c "CREATE EXTENSION customer_health" -c "INSERT INTO health.models VALUES ('mature', 'v1', '2026-01-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 1, \"scale\": {\"method\": \"target\", \"target\": 5}}]}'), ('mature', 'v2', '2026-07-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 2, \"scale\": {\"method\": \"target\", \"target\": 9}}]}')" >/dev/null
-\! "$PG_BIN/pg_dump" ch_models_src | "$PG_BIN/psql" -q -X -d ch_models_dst >/dev/null 2>&1
-\! "$PG_BIN/psql" -At -X -d ch_models_dst -c "SELECT name || ' ' || version || ' ' || model::text FROM health.models ORDER BY version" > /tmp/customer_health_restored_models.txt
+-- pg_dump keeps the catalogue and its history: the DBA dumps a database with
+-- models and profiles and restores it into another one; the rows are the
+-- same, and the restore adds no history of its own (the trigger sees that
+-- the restored history already holds each row).
+\! "$PG_BIN/psql" -U postgres -q -X -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS ch_models_src" -c "DROP DATABASE IF EXISTS ch_models_dst" -c "CREATE DATABASE ch_models_src" -c "CREATE DATABASE ch_models_dst"
+\! "$PG_BIN/psql" -U postgres -q -X -d ch_models_src -c "CREATE EXTENSION customer_health" -c "INSERT INTO health.models VALUES ('mature', 'v1', '2026-01-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 1, \"scale\": {\"method\": \"target\", \"target\": 5}}]}'), ('mature', 'v2', '2026-07-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 2, \"scale\": {\"method\": \"target\", \"target\": 9}}]}')" -c "INSERT INTO health.profiles (name, effective_from, profile) SELECT 'all/a', '2026-01-01', health.profile(x) FROM generate_series(1, 10) x" -c "UPDATE health.models SET version = 'v2.1' WHERE version = 'v2'" >/dev/null
+\! "$PG_BIN/pg_dump" -U postgres ch_models_src | "$PG_BIN/psql" -U postgres -q -X -d ch_models_dst >/dev/null 2>&1
+\! "$PG_BIN/psql" -U postgres -At -X -d ch_models_dst -c "SELECT 'models: ' || name || ' ' || version || ' ' || model::text FROM health.models UNION ALL SELECT 'profiles: ' || name || ' from ' || effective_from || ', ' || health.profile_count(profile) || ' values' FROM health.profiles UNION ALL SELECT 'history: #' || id || ' ' || operation || ' ' || catalogue || ' ' || name || ' ' || coalesce(old_row ->> 'version', '') || ' -> ' || coalesce(new_row ->> 'version', '') FROM health.catalogue_history ORDER BY 1" > /tmp/customer_health_restored_models.txt
 CREATE TEMP TABLE restored(line text);
-COPY restored FROM '/tmp/customer_health_restored_models.txt';
+\copy restored FROM '/tmp/customer_health_restored_models.txt'
 SELECT line AS restored_catalogue_row FROM restored;
-DROP DATABASE ch_models_src;
-DROP DATABASE ch_models_dst;
+\! "$PG_BIN/psql" -U postgres -q -X -d postgres -c "DROP DATABASE ch_models_src" -c "DROP DATABASE ch_models_dst"

@@ -52,7 +52,7 @@ INSERT INTO par_queries VALUES
  ('rollup of stored profiles',
   $$SELECT string_agg(metric || ' ' || profile_digest(p), ', ' ORDER BY metric) FROM (SELECT metric, health.rollup(p) AS p FROM par_profiles GROUP BY metric) x$$);
 
--- Signals (API.md §4) over the same rows: ratings, points and score series
+-- Signals (docs/reference.md §4) over the same rows: ratings, points and score series
 -- derived from account, metric and score.
 INSERT INTO par_queries VALUES
  ('nps and nps_breakdown, per metric',
@@ -66,7 +66,7 @@ INSERT INTO par_queries VALUES
  ('sparkline, per account',
   $$SELECT md5(string_agg(account || ':' || s, ',' ORDER BY account)) FROM (SELECT account, health.sparkline('2026-01-01'::timestamptz + (ascii(right(metric, 1)) - 48) * interval '1 day', score) AS s FROM par_metrics GROUP BY account) x$$);
 
--- Validation (API.md §7): churn derived from account and score.
+-- Validation (docs/reference.md §7): churn derived from account and score.
 INSERT INTO par_queries VALUES
  ('auc, lift, calibration, brier',
   $$SELECT round(health.auc(score, (account * 7 + score::int) % 5 = 0)::numeric, 12) || ' ' || round(health.lift(score, (account * 7 + score::int) % 5 = 0, 0.2)::numeric, 12)

@@ -1,4 +1,4 @@
--- Population profiles (API.md §5): profile(), rollup(profile), percentile_rank,
+-- Population profiles (docs/reference.md §5): profile(), rollup(profile), percentile_rank,
 -- quantile, scale_profile, quantile_tier. Expected values are worked out by
 -- hand in the comments, or computed independently in SQL next to them.
 
@@ -138,16 +138,16 @@ JOIN segment_profiles st ON st.segment = t.segment AND st.metric = 'tickets'
 WHERE m.metric = 'logins' AND m.account IN (1, 2, 61, 62)
 ORDER BY m.account;
 
--- Stored profiles: binary COPY out and back in gives identical profiles.
+-- Stored profiles: binary COPY out and back in (psql's \copy, as any client does) gives identical profiles.
 CREATE TABLE stored_profiles AS SELECT segment, metric, profile FROM segment_profiles;
-COPY stored_profiles TO '/tmp/customer_health_regress_profiles.bin' WITH (FORMAT binary);
+\copy stored_profiles TO '/tmp/customer_health_regress_profiles.bin' WITH (FORMAT binary)
 CREATE TABLE profiles_back (LIKE stored_profiles);
-COPY profiles_back FROM '/tmp/customer_health_regress_profiles.bin' WITH (FORMAT binary);
+\copy profiles_back FROM '/tmp/customer_health_regress_profiles.bin' WITH (FORMAT binary)
 SELECT count(*) AS rows, bool_and(a.profile::text = b.profile::text) AS identical
 FROM stored_profiles a JOIN profiles_back b USING (segment, metric);
 
 -- pg_dump of a table of profiles restores to equal profiles (dumped, renamed, restored here).
-\! "$PG_BIN/pg_dump" --no-owner --table=public.stored_profiles "$PGDATABASE_REGRESS" | sed 's/stored_profiles/restored_profiles/g' | "$PG_BIN/psql" -q -X -d "$PGDATABASE_REGRESS" >/dev/null
+\! "$PG_BIN/pg_dump" --no-owner --table=public.stored_profiles "$PGDATABASE_REGRESS" | sed 's/stored_profiles/restored_profiles/g' | "$PG_BIN/psql" -q -X -U "$CH_ANALYST" -d "$PGDATABASE_REGRESS" >/dev/null
 SELECT count(*) AS rows, bool_and(a.profile::text = b.profile::text) AS identical
 FROM stored_profiles a JOIN restored_profiles b USING (segment, metric);
 

@@ -82,9 +82,9 @@ FROM stored_cards ORDER BY account;
 SELECT health.score('[{"metric": "nps", "score": 90, "weight": 1}, {"metric": "usage", "score": 60, "weight": 2}]'::health.scorecard); -- 70
 
 -- binary send/receive: COPY BINARY out and back in
-COPY stored_cards TO '/tmp/customer_health_regress_cards.bin' WITH (FORMAT binary);
+\copy stored_cards TO '/tmp/customer_health_regress_cards.bin' WITH (FORMAT binary)
 CREATE TABLE cards_back (LIKE stored_cards);
-COPY cards_back FROM '/tmp/customer_health_regress_cards.bin' WITH (FORMAT binary);
+\copy cards_back FROM '/tmp/customer_health_regress_cards.bin' WITH (FORMAT binary)
 SELECT a.account, a.sc::text = b.sc::text AS identical
 FROM stored_cards a JOIN cards_back b USING (account) ORDER BY 1;
 

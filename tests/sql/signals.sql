@@ -1,4 +1,4 @@
--- Customer signals (API.md §4): nps, nps_category, nps_breakdown, csat,
+-- Customer signals (docs/reference.md §4): nps, nps_category, nps_breakdown, csat,
 -- points, deadline_penalty, trend and its accessors, sparkline. Expected
 -- values are worked out by hand in the comments.
 

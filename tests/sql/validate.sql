@@ -1,4 +1,4 @@
--- Validating a score against outcomes (API.md §7): auc, lift, calibration,
+-- Validating a score against outcomes (docs/reference.md §7): auc, lift, calibration,
 -- brier, fit_weights. Expected values are worked out by hand, or computed
 -- independently in SQL next to them.
 

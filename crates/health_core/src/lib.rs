@@ -4,6 +4,7 @@
 //! extension crate only converts SQL arguments, calls these functions and maps
 //! errors to SQLSTATEs. One module per concept:
 //!
+//! - [`format`]: format versions of the stored types (what a later release reads).
 //! - [`model`]: scoring models as JSON data: parse, validate, evaluate, explain.
 //! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
 //! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
@@ -19,6 +20,7 @@
 //!   Brier score, logistic regression with suggested weights.
 
 pub mod error;
+pub mod format;
 pub mod model;
 pub mod normalise;
 pub mod profile;

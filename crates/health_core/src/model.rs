@@ -1,4 +1,4 @@
-//! Scoring models as data (API.md §6): one JSON document holds the metrics
+//! Scoring models as data (docs/reference.md §6): one JSON document holds the metrics
 //! (name, weight, normaliser and its parameters, direction, an optional
 //! critical floor), the missing policy and minimum coverage, and the tier
 //! scheme. Parsed and validated once (every problem reported with its JSON
@@ -17,6 +17,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::{num, HealthError, Result};
+use crate::format::MODEL;
 use crate::normalise::{self, OutOfRange};
 use crate::profile::{bytes_from_text, Method, ProfileView};
 use crate::score::{Missing, Totals};
@@ -608,6 +609,27 @@ impl Model {
             p.value("critical_tier", "is set but no metric has a critical_floor");
         }
         Some(model)
+    }
+
+    /// The stored form: the format header (see `format`), then the
+    /// canonical text. Format 1 (0.1.0) is the canonical text alone.
+    pub fn to_stored(&self) -> Vec<u8> {
+        let text = self.to_text();
+        let mut out = Vec::with_capacity(4 + text.len());
+        MODEL.write_header(&mut out);
+        out.extend_from_slice(text.as_bytes());
+        out
+    }
+
+    /// The JSON text of a stored model (or of a model sent in binary form).
+    pub fn stored_text(bytes: &[u8]) -> Result<&str> {
+        let (_, text) = MODEL.payload(bytes)?;
+        std::str::from_utf8(text).map_err(|_| HealthError::text("invalid model: not UTF-8"))
+    }
+
+    /// Reads a stored model (validated again: its text is the source of truth).
+    pub fn from_stored(bytes: &[u8]) -> Result<Model> {
+        Model::parse(Model::stored_text(bytes)?)
     }
 
     /// The canonical text form: every field, in a fixed order, defaults

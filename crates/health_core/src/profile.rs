@@ -1,4 +1,4 @@
-//! Population profiles (API.md §5): the moments of a metric over a population
+//! Population profiles (docs/reference.md §5): the moments of a metric over a population
 //! plus a mergeable quantile sketch, so a value can be placed relative to its
 //! segment ("15th percentile") without sorting the table again.
 //!
@@ -464,7 +464,10 @@ impl<'a> ProfileView<'a> {
         }
         let version = u32_at(bytes, 0);
         if version != VERSION {
-            return Err(corrupt(format!("unknown version {version}")));
+            return Err(corrupt(format!(
+                "stored format {version} is not one this build of customer_health reads (format {VERSION}); \
+                 it was written by a newer release: install that release's library"
+            )));
         }
         let n = u32_at(bytes, 4) as usize;
         if bytes.len() != HEADER + n * BYTES_PER_BUCKET {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{check_score, check_weight, finite, num, ErrorKind, HealthError, Result};
+use crate::format::SCORECARD;
 use crate::score::{check_min_coverage, CompensatedSum, Missing, Totals};
 
 /// 24 bytes: a missing score is stored as NaN (never a valid score), which
@@ -143,7 +144,8 @@ impl Scorecard {
     pub fn finish_to_bytes(&self) -> Result<Vec<u8>> {
         let mut order: Vec<&Entry> = self.entries.iter().collect();
         order.sort_unstable_by(|a, b| self.name(a).cmp(self.name(b)));
-        let mut out = Vec::with_capacity(4 + order.len() * 20 + self.names.len());
+        let mut out = Vec::with_capacity(8 + order.len() * 20 + self.names.len());
+        SCORECARD.write_header(&mut out);
         out.extend_from_slice(&(order.len() as u32).to_le_bytes());
         for (i, e) in order.iter().enumerate() {
             if i > 0 && self.name(order[i - 1]) == self.name(e) {
@@ -162,6 +164,7 @@ impl Scorecard {
     /// The totals of a stored scorecard read straight from its binary form,
     /// without decoding names: what `score()` and `coverage()` need.
     pub fn totals_of_bytes(bytes: &[u8]) -> Result<Totals> {
+        let (_, bytes) = SCORECARD.payload(bytes)?;
         let mut r = Reader { bytes, pos: 0 };
         let n = r.u32()? as usize;
         let mut t = Totals::default();
@@ -263,11 +266,13 @@ impl Scorecard {
 
     // ---- binary form: the stored type, its send/recv, and the aggregate's serial state ----
     //
-    // u32 count, then per metric: u32 name length, f64 score (NaN = missing),
-    // f64 weight; then all names. Little-endian.
+    // The format header (see `format`), u32 count, then per metric: u32 name
+    // length, f64 score (NaN = missing), f64 weight; then all names.
+    // Little-endian. Format 1 (0.1.0) is the same without the header.
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + self.entries.len() * 20 + self.names.len());
+        let mut out = Vec::with_capacity(8 + self.entries.len() * 20 + self.names.len());
+        SCORECARD.write_header(&mut out);
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         for e in &self.entries {
             out.extend_from_slice(&e.len.to_le_bytes());
@@ -283,6 +288,7 @@ impl Scorecard {
     /// Reads the binary form, checking every field (it may come from a client
     /// through `recv`). Order and uniqueness are the caller's concern.
     pub fn from_bytes(bytes: &[u8]) -> Result<Scorecard> {
+        let (_, bytes) = SCORECARD.payload(bytes)?;
         let mut r = Reader { bytes, pos: 0 };
         let n = r.u32()? as usize;
         if n > bytes.len() / 20 {

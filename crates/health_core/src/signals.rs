@@ -1,8 +1,9 @@
-//! Customer signals (API.md §4): NPS, CSAT, decayed action points, deadline
+//! Customer signals (docs/reference.md §4): NPS, CSAT, decayed action points, deadline
 //! penalties, score trends and sparklines. The math only; the SQL layer
 //! wraps these as aggregates and scalar functions.
 
 use crate::error::{finite, num, HealthError, Result};
+use crate::format::TREND;
 
 // ---- NPS ----
 
@@ -246,8 +247,11 @@ impl Trend {
         self.points.windows(2).rev().take_while(|w| w[1].1 < w[0].1).count() as u64
     }
 
+    /// The format header (see `format`), then (i64 microseconds, f64 score)
+    /// per point, little-endian; format 1 (0.1.0) is the points alone.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.points.len() * 16);
+        let mut out = Vec::with_capacity(4 + self.points.len() * 16);
+        TREND.write_header(&mut out);
         for (t, s) in &self.points {
             out.extend_from_slice(&t.to_le_bytes());
             out.extend_from_slice(&s.to_le_bytes());
@@ -256,6 +260,7 @@ impl Trend {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Trend> {
+        let (_, bytes) = TREND.payload(bytes)?;
         if bytes.len() % 16 != 0 {
             return Err(HealthError::text(format!("invalid trend of {} bytes", bytes.len())));
         }

@@ -1,4 +1,4 @@
-//! Does the score predict churn? (API.md §7): exact ROC AUC, lift,
+//! Does the score predict churn? (docs/reference.md §7): exact ROC AUC, lift,
 //! calibration, Brier score, and L2-regularised logistic regression by
 //! Newton/IRLS with suggested weights. The math only.
 

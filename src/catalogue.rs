@@ -1,0 +1,275 @@
+//! The catalogue: named, versioned scoring models (`health.models`) and
+//! population profiles (`health.profiles`), read as of a moment with
+//! `model_for(name, at)` and `resolve_profiles(model, at)`, an append-only
+//! history of every change to them (`health.catalogue_history`), and the
+//! privileges the extension grants (docs/administration.md).
+//!
+//! `model_for` is STABLE: within one statement the same (name, at) has one
+//! answer, so each call site keeps the models it resolved and a query over a
+//! million accounts reads the catalogue once per distinct (name, at), not
+//! once per row.
+
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::prelude::*;
+
+use crate::model::Model;
+
+/// Resolved models kept per call site; more distinct (name, at) pairs in
+/// one statement than this start the cache over.
+const CACHED_MODELS: usize = 256;
+
+/// The catalogue query, schema-qualified down to its operators so that no
+/// object a user creates can take their place (CVE-2018-1058).
+const MODEL_IN_FORCE: &str = "SELECT health.resolve_profiles(m.model, $2) FROM health.models m \
+     WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.effective_from OPERATOR(pg_catalog.<=) $2 \
+     ORDER BY m.effective_from DESC LIMIT 1";
+
+type ResolvedModels = Vec<((String, i64), Option<Model>)>;
+
+/// The version of model `name` in force at `at` (default: now), with every
+/// `profile_name` replaced by the profile of that name in force at `at`.
+#[pg_extern(stable, strict, parallel_safe)]
+fn model_for(
+    name: &str,
+    at: default!(TimestampWithTimeZone, "now()"),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Model> {
+    let key = (name.to_string(), at.into_inner());
+    // SAFETY: fcinfo/flinfo are live for this call; fn_extra of model_for
+    // only ever holds a ResolvedModels allocated here in fn_mcxt, which lives
+    // as long as the call site (one statement's execution).
+    let cache = unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        if (*flinfo).fn_extra.is_null() {
+            let fresh = pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(ResolvedModels::new());
+            (*flinfo).fn_extra = fresh as *mut std::ffi::c_void;
+        }
+        &mut *((*flinfo).fn_extra as *mut ResolvedModels)
+    };
+    if let Some((_, model)) = cache.iter().find(|(k, _)| *k == key) {
+        return model.clone();
+    }
+    let args: [DatumWithOid; 2] = [name.into(), at.into()];
+    let model = Spi::connect(|client| {
+        let rows = client.select(MODEL_IN_FORCE, Some(1), &args)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.first().get_one::<Model>()
+    })
+    .unwrap_or_else(|e| error!("model_for: reading health.models failed: {e}"));
+    if cache.len() >= CACHED_MODELS {
+        cache.clear();
+    }
+    cache.push((key, model.clone()));
+    model
+}
+
+extension_sql!(
+    r#"
+-- Named population profiles that models reference by "profile_name", one
+-- row per version: the version in force at a moment is the one with the
+-- latest effective_from at or before it.
+CREATE TABLE profiles (
+    name           text NOT NULL,
+    profile        profile NOT NULL,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    effective_from timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT profiles_pkey PRIMARY KEY (name, effective_from)
+);
+SELECT pg_catalog.pg_extension_config_dump('profiles', '');
+
+-- The model catalogue: every version of every model, with the moment it took effect.
+CREATE TABLE models (
+    name           text NOT NULL,
+    version        text NOT NULL,
+    effective_from timestamptz NOT NULL,
+    model          model NOT NULL,
+    PRIMARY KEY (name, effective_from),
+    UNIQUE (name, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('models', '');
+
+-- Replaces every "profile_name" of a model by the profile of that name in
+-- force at a moment.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    doc jsonb := m::text::jsonb;
+    i int;
+    wanted text;
+    found_profile health.profile;
+BEGIN
+    FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
+        wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
+        CONTINUE WHEN wanted IS NULL;
+        SELECT p.profile INTO found_profile FROM health.profiles p
+        WHERE p.name = wanted AND p.effective_from <= at
+        ORDER BY p.effective_from DESC LIMIT 1;
+        IF NOT FOUND THEN
+            IF EXISTS (SELECT FROM health.profiles p WHERE p.name = wanted) THEN
+                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in health.profiles in force at %', i, wanted, at
+                    USING ERRCODE = '22023',
+                          HINT = 'Every version of that profile has an effective_from later than that moment.';
+            END IF;
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in health.profiles', i, wanted
+                USING ERRCODE = '22023';
+        END IF;
+        doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
+    END LOOP;
+    RETURN doc::text::health.model;
+END
+$$;
+
+-- The same, with the profiles in force now.
+CREATE FUNCTION resolve_profiles(m model) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT health.resolve_profiles(m, now())
+$$;
+"#,
+    name = "model_catalogue",
+    requires = [Model, model_for, "profile_type_options"]
+);
+
+extension_sql!(
+    r#"
+-- Every change to health.models and health.profiles, appended by triggers:
+-- who (the role in effect, and the role that logged in), when, what the row
+-- was before and after. Nobody can change or remove what is recorded.
+CREATE TABLE catalogue_history (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    changed_at     timestamptz NOT NULL DEFAULT now(),
+    changed_by     name NOT NULL,
+    login_role     name NOT NULL,
+    catalogue      text NOT NULL CHECK (catalogue IN ('models', 'profiles')),
+    operation      text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+    name           text NOT NULL,
+    effective_from timestamptz NOT NULL,
+    old_row        jsonb,
+    new_row        jsonb
+);
+CREATE INDEX catalogue_history_row ON catalogue_history (catalogue, name, effective_from, id);
+SELECT pg_catalog.pg_extension_config_dump('catalogue_history', '');
+SELECT pg_catalog.pg_extension_config_dump('catalogue_history_id_seq', '');
+
+-- Runs as the extension's owner, so that roles allowed to change the
+-- catalogue can append to its history without being able to write to it
+-- themselves. The role recorded is the one in effect for the statement (SET
+-- ROLE counts), read from the role setting because current_user inside a
+-- SECURITY DEFINER function is the owner.
+CREATE FUNCTION record_catalogue_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    actor name := coalesce(nullif(current_setting('role'), 'none'), session_user);
+    -- the column holding the model or profile, recorded as its JSON document
+    doc_column text := CASE TG_TABLE_NAME WHEN 'models' THEN 'model' ELSE 'profile' END;
+    key_name text;
+    key_from timestamptz;
+    old_json jsonb;
+    new_json jsonb;
+    last health.catalogue_history;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        key_name := OLD.name; key_from := OLD.effective_from;
+    ELSE
+        key_name := NEW.name; key_from := NEW.effective_from;
+        new_json := to_jsonb(NEW);
+        new_json := jsonb_set(new_json, ARRAY[doc_column], (new_json ->> doc_column)::jsonb);
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        old_json := to_jsonb(OLD);
+        old_json := jsonb_set(old_json, ARRAY[doc_column], (old_json ->> doc_column)::jsonb);
+    END IF;
+    IF TG_OP = 'UPDATE' AND old_json = new_json THEN
+        RETURN NULL; -- nothing changed
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        -- A restore (pg_dump) inserts rows that its restored history already
+        -- holds as present: when the latest entry about this row says it
+        -- exists with exactly this content, the insert is not a change.
+        SELECT h.* INTO last FROM health.catalogue_history h
+        WHERE h.catalogue = TG_TABLE_NAME
+          AND ((h.name = key_name AND h.effective_from = key_from)
+               OR (h.old_row ->> 'name' = key_name AND (h.old_row ->> 'effective_from')::timestamptz = key_from))
+        ORDER BY h.id DESC LIMIT 1;
+        IF FOUND AND last.operation <> 'DELETE' AND last.name = key_name
+           AND last.effective_from = key_from AND last.new_row = new_json THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO health.catalogue_history (changed_by, login_role, catalogue, operation, name, effective_from, old_row, new_row)
+    VALUES (actor, session_user, TG_TABLE_NAME, TG_OP, key_name, key_from, old_json, new_json);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER record_change AFTER INSERT OR UPDATE OR DELETE ON models
+    FOR EACH ROW EXECUTE FUNCTION record_catalogue_change();
+CREATE TRIGGER record_change AFTER INSERT OR UPDATE OR DELETE ON profiles
+    FOR EACH ROW EXECUTE FUNCTION record_catalogue_change();
+
+CREATE FUNCTION refuse_history_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'health.catalogue_history is append-only: its rows cannot be changed or removed'
+        USING ERRCODE = '42501',
+              HINT = 'The history is written by the triggers on health.models and health.profiles.';
+END
+$$;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON catalogue_history
+    FOR EACH ROW EXECUTE FUNCTION refuse_history_change();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON catalogue_history
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_history_change();
+
+-- Privileges (docs/administration.md): every function, aggregate and type is
+-- usable by every role (EXECUTE and USAGE are PostgreSQL's defaults); the
+-- catalogue is readable by every role and writable only by roles the DBA
+-- grants it to.
+GRANT USAGE ON SCHEMA health TO PUBLIC;
+GRANT SELECT ON models, profiles, catalogue_history TO PUBLIC;
+"#,
+    name = "catalogue_history",
+    requires = ["model_catalogue"]
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn model_for_resolves_versions_and_profiles_as_of_each_moment() {
+        Spi::run(
+            r#"INSERT INTO health.profiles (name, effective_from, profile)
+               SELECT 'logins', '2026-01-01'::timestamptz, health.profile(x) FROM generate_series(1, 100) x
+               UNION ALL SELECT 'logins', '2026-06-01', health.profile(x) FROM generate_series(1, 1000) x;
+               INSERT INTO health.models VALUES
+                 ('m', 'v1', '2026-01-01', '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "logins"}}]}'),
+                 ('m', 'v2', '2026-09-01', '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "target", "target": 200}}]}')"#,
+        )
+        .unwrap();
+        // One statement, many moments (some repeated): each row gets the
+        // model and profiles in force at its moment, cached or not.
+        let scores = Spi::get_one::<String>(
+            r#"SELECT string_agg(coalesce(round(health.evaluate(health.model_for('m', at), '{"logins": 50}'::jsonb)::numeric, 1)::text, 'none'), ' ' ORDER BY i)
+               FROM unnest('{2025-12-31, 2026-03-01, 2026-07-01, 2026-03-01, 2026-09-01, 2026-07-01}'::timestamptz[]) WITH ORDINALITY t(at, i)"#,
+        )
+        .unwrap();
+        assert_eq!(scores.as_deref(), Some("none 50.0 5.0 50.0 25.0 5.0"));
+        let unknown = Spi::get_one::<bool>("SELECT health.model_for('no such model') IS NULL").unwrap();
+        assert_eq!(unknown, Some(true));
+    }
+
+    #[pg_test(
+        error = "resolve_profiles: metrics[0].scale.profile_name \"logins\" has no version in health.profiles in force at 2025-06-01 00:00:00+00"
+    )]
+    fn a_profile_not_yet_in_force_is_an_error() {
+        Spi::run(
+            r#"SET TIME ZONE 'UTC';
+               INSERT INTO health.profiles (name, effective_from, profile) SELECT 'logins', '2026-01-01', health.profile(1);
+               INSERT INTO health.models VALUES ('m', 'v1', '2025-01-01', '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "logins"}}]}')"#,
+        )
+        .unwrap();
+        Spi::get_one::<bool>("SELECT health.model_for('m', '2025-06-01 00:00+00') IS NULL").unwrap();
+    }
+}
