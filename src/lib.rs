@@ -7,11 +7,36 @@
 
 ::pgrx::pg_module_magic!();
 
+use pgrx::prelude::*;
+use pgrx::{GucContext, GucFlags, GucRegistry};
+
+/// Runs when a backend loads the library: long loops of the core learn to
+/// honour cancels and timeouts, and the state-size setting is registered.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    health_core::resources::set_interrupt_check(check_for_interrupts);
+    GucRegistry::define_int_guc(
+        c"customer_health.max_state_size",
+        c"Largest state a parallel worker may pass on, in bytes (at most 1 GB, PostgreSQL's limit for one value).",
+        c"An aggregate whose serialised state would be larger fails with a clear error naming how many rows fit. Lower it only to test that limit.",
+        &agg::MAX_STATE_SIZE,
+        1024,
+        0x3FFF_FFFB,
+        GucContext::Userset,
+        GucFlags::UNIT_BYTE,
+    );
+}
+
+fn check_for_interrupts() {
+    pgrx::check_for_interrupts!();
+}
+
 mod agg;
 mod args;
 mod catalogue;
 mod comments;
 mod errors;
+mod memory;
 mod model;
 mod normalise;
 mod profile;

@@ -155,25 +155,18 @@ COMMENT ON TYPE profile IS
 const PROFILE: &str = "profile";
 
 #[pg_extern(immutable, parallel_safe)]
-fn profile_trans(mut state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+fn profile_trans(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
     let Some(value) = value else { return Some(state) };
     // SAFETY: this aggregate only ever stores a CoreProfile.
-    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
-        Some(p) => {
-            p.add(value).or_raise(PROFILE);
-            Some(state)
-        }
-        None => {
-            let mut p = CoreProfile::new();
-            p.add(value).or_raise(PROFILE);
-            Some(agg::new_state(fcinfo, PROFILE, p))
-        }
-    }
+    unsafe { agg::update(fcinfo, PROFILE, state, || Ok(CoreProfile::new()), |p| p.add(value)) }
 }
 
 #[pg_extern(immutable, parallel_safe)]
 fn profile_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CoreProfile>(fcinfo, PROFILE, current, other, |a, b| a.merge(b))
+    agg::combine::<CoreProfile>(fcinfo, PROFILE, current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]

@@ -65,7 +65,10 @@ fn score_agg_trans(
 
 #[pg_extern(immutable, parallel_safe)]
 fn score_agg_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<WeightedMean>(fcinfo, SCORE_AGG, current, other, |a, b| a.merge(b))
+    agg::combine::<WeightedMean>(fcinfo, SCORE_AGG, current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]

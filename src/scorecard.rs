@@ -93,7 +93,7 @@ const SCORECARD: &str = "scorecard";
 
 #[pg_extern(immutable, parallel_safe)]
 fn scorecard_trans(
-    mut state: Internal,
+    state: Internal,
     metric: Option<&str>,
     score: Option<f64>,
     weight: Option<f64>,
@@ -110,16 +110,10 @@ fn scorecard_trans(
         );
     };
     // SAFETY: this aggregate only ever stores a CoreScorecard.
-    match unsafe { agg::state_mut::<CoreScorecard>(&mut state) } {
-        Some(card) => {
-            card.push(metric, score, weight).or_raise(SCORECARD);
-            Some(state)
-        }
-        None => {
-            let mut card = CoreScorecard::with_room();
-            card.push(metric, score, weight).or_raise(SCORECARD);
-            Some(agg::new_state(fcinfo, SCORECARD, card))
-        }
+    unsafe {
+        agg::update(fcinfo, SCORECARD, state, CoreScorecard::with_room, |card| {
+            card.push(metric, score, weight)
+        })
     }
 }
 
@@ -175,7 +169,7 @@ fn scorecard_rollup_trans(
 
 #[pg_extern(immutable, parallel_safe)]
 fn scorecard_rollup_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| a.merge(b).or_raise(ROLLUP))
+    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| a.merge(b))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -195,7 +189,7 @@ fn scorecard_rollup_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal
 fn scorecard_rollup_final(mut state: Internal) -> Option<Scorecard> {
     // SAFETY: this aggregate only ever stores a Rollup.
     let rollup = unsafe { agg::state_mut::<Rollup>(&mut state) }?;
-    Some(Scorecard::encode(&rollup.finish()))
+    Some(Scorecard::encode(&rollup.finish().or_raise(ROLLUP)))
 }
 
 extension_sql!(

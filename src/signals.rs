@@ -60,7 +60,10 @@ fn nps_trans(mut state: Internal, rating: Option<i32>, fcinfo: pg_sys::FunctionC
 
 #[pg_extern(immutable, parallel_safe)]
 fn nps_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<NpsCounts>(fcinfo, "nps", current, other, |a, b| a.merge(b))
+    agg::combine::<NpsCounts>(fcinfo, "nps", current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -154,7 +157,10 @@ fn csat_trans(
 
 #[pg_extern(immutable, parallel_safe)]
 fn csat_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CsatState>(fcinfo, "csat", current, other, |a, b| a.merge(b))
+    agg::combine::<CsatState>(fcinfo, "csat", current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -225,7 +231,10 @@ fn points_trans(
 
 #[pg_extern(immutable, parallel_safe)]
 fn points_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CompensatedSum>(fcinfo, "points", current, other, |a, b| a.merge(b))
+    agg::combine::<CompensatedSum>(fcinfo, "points", current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -319,7 +328,7 @@ fn trend_recv(mut buffer: Internal) -> Trend {
 
 #[pg_extern(immutable, parallel_safe)]
 fn trend_trans(
-    mut state: Internal,
+    state: Internal,
     at: Option<TimestampWithTimeZone>,
     score: Option<f64>,
     fcinfo: pg_sys::FunctionCallInfo,
@@ -329,17 +338,7 @@ fn trend_trans(
     };
     let at = micros(at, TREND, "at");
     // SAFETY: trend and sparkline(at, score) only ever store a CoreTrend.
-    match unsafe { agg::state_mut::<CoreTrend>(&mut state) } {
-        Some(t) => {
-            t.add(at, score).or_raise(TREND);
-            Some(state)
-        }
-        None => {
-            let mut t = CoreTrend::new();
-            t.add(at, score).or_raise(TREND);
-            Some(agg::new_state(fcinfo, TREND, t))
-        }
-    }
+    unsafe { agg::update(fcinfo, TREND, state, || Ok(CoreTrend::new()), |t| t.add(at, score)) }
 }
 
 #[pg_extern(immutable, parallel_safe)]

@@ -19,26 +19,31 @@ const OUTCOMES: &str = "auc";
 /// Adds one (score, churned) row, and the aggregate's constant argument if
 /// it has one (it must not change within a group); errors name `function`.
 fn add_outcome(
-    mut state: Internal,
+    state: Internal,
     score: Option<f64>,
     churned: Option<bool>,
     param: Option<(f64, &str)>,
-    function: &str,
+    function: &'static str,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Internal> {
     // SAFETY: auc, lift and calibration only ever store Outcomes.
-    if unsafe { agg::state_mut::<Outcomes>(&mut state) }.is_none() {
-        state = agg::new_state(fcinfo, function, Outcomes::default());
+    unsafe {
+        agg::update(
+            fcinfo,
+            function,
+            state,
+            || Ok(Outcomes::of(function)),
+            |o| {
+                if let Some((value, name)) = param {
+                    o.set_parameter(value, name)?;
+                }
+                match (score, churned) {
+                    (Some(score), Some(churned)) => o.add(score, churned),
+                    _ => Ok(()),
+                }
+            },
+        )
     }
-    // SAFETY: as above; the state was just made if it was missing.
-    let o = unsafe { agg::state_mut::<Outcomes>(&mut state) }?;
-    if let Some((value, name)) = param {
-        o.set_parameter(value, name).or_raise(function);
-    }
-    if let (Some(score), Some(churned)) = (score, churned) {
-        o.add(score, churned).or_raise(function);
-    }
-    Some(state)
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -109,9 +114,12 @@ fn outcomes_combine(current: Internal, other: Internal, fcinfo: pg_sys::Function
 #[pg_extern(immutable, strict, parallel_safe)]
 fn outcomes_serial(mut state: Internal) -> Vec<u8> {
     // SAFETY: these aggregates only ever store Outcomes.
-    unsafe { agg::state_mut::<Outcomes>(&mut state) }
-        .map(|o| o.to_bytes())
-        .unwrap_or_default()
+    let Some(o) = (unsafe { agg::state_mut::<Outcomes>(&mut state) }) else {
+        return Vec::new();
+    };
+    let function = if o.aggregate.is_empty() { OUTCOMES } else { o.aggregate };
+    agg::check_serial_size(function, o.len(), Outcomes::serial_size);
+    o.to_bytes().or_raise(function)
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -190,7 +198,10 @@ fn brier_trans(
 
 #[pg_extern(immutable, parallel_safe)]
 fn brier_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<Brier>(fcinfo, "brier", current, other, |a, b| a.merge(b))
+    agg::combine::<Brier>(fcinfo, "brier", current, other, |a, b| {
+        a.merge(b);
+        Ok(())
+    })
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -227,7 +238,7 @@ const FIT: &str = "fit_weights";
 
 #[pg_extern(immutable, parallel_safe)]
 fn fit_trans(
-    mut state: Internal,
+    state: Internal,
     features: Option<FloatArray>,
     churned: Option<bool>,
     l2: Option<f64>,
@@ -243,19 +254,21 @@ fn fit_trans(
         }
     }
     // SAFETY: fit_weights only ever stores a Design.
-    let design = match unsafe { agg::state_mut::<Design>(&mut state) } {
-        Some(d) => d,
-        None => {
-            state = agg::new_state(fcinfo, FIT, Design::default());
-            // SAFETY: just stored.
-            unsafe { agg::state_mut::<Design>(&mut state) }?
-        }
-    };
-    design.add(&row, churned).or_raise(FIT);
-    if let Some(l2) = l2 {
-        design.l2 = l2;
+    unsafe {
+        agg::update(
+            fcinfo,
+            FIT,
+            state,
+            || Ok(Design::default()),
+            |design| {
+                design.add(&row, churned)?;
+                if let Some(l2) = l2 {
+                    design.l2 = l2;
+                }
+                Ok(())
+            },
+        )
     }
-    Some(state)
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -270,15 +283,17 @@ fn fit_trans_unregularised(
 
 #[pg_extern(immutable, parallel_safe)]
 fn fit_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<Design>(fcinfo, FIT, current, other, |a, b| a.merge(b).or_raise(FIT))
+    agg::combine::<Design>(fcinfo, FIT, current, other, |a, b| a.merge(b))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn fit_serial(mut state: Internal) -> Vec<u8> {
     // SAFETY: fit_weights only ever stores a Design.
-    unsafe { agg::state_mut::<Design>(&mut state) }
-        .map(|d| d.to_bytes())
-        .unwrap_or_default()
+    let Some(d) = (unsafe { agg::state_mut::<Design>(&mut state) }) else {
+        return Vec::new();
+    };
+    agg::check_serial_size(FIT, d.rows(), |rows| Design::serial_size(rows, d.features));
+    d.to_bytes().or_raise(FIT)
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]

@@ -18,6 +18,10 @@ pub enum ErrorKind {
     InvalidText,
     /// 21000 cardinality_violation: one metric twice in one scorecard.
     Cardinality,
+    /// 53200 out_of_memory: a state could not grow (the allocator said no).
+    OutOfMemory,
+    /// 54000 program_limit_exceeded: a state too large for one value (1 GB).
+    ProgramLimit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +53,12 @@ impl HealthError {
     }
     pub fn text(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidText, message)
+    }
+    pub fn out_of_memory(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::OutOfMemory, message)
+    }
+    pub fn program_limit(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ProgramLimit, message)
     }
 }
 

@@ -13,6 +13,7 @@
 //!   breakdown (contributions, weakest metrics) and roll-ups.
 //! - [`profile`]: population profiles (moments + quantile sketch) and
 //!   population-relative sub-scores (percentile ranks, quantiles).
+//! - [`resources`]: cancellable loops and fallible growth of large states.
 //! - [`signals`]: NPS, CSAT, decayed action points, deadline penalties,
 //!   score trends and sparklines.
 //! - [`tier`]: health score -> tier label, colour, letter grade.
@@ -24,6 +25,7 @@ pub mod format;
 pub mod model;
 pub mod normalise;
 pub mod profile;
+pub mod resources;
 pub mod score;
 pub mod scorecard;
 pub mod signals;

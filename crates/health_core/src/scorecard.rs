@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{check_score, check_weight, finite, num, ErrorKind, HealthError, Result};
 use crate::format::SCORECARD;
+use crate::resources;
 use crate::score::{check_min_coverage, CompensatedSum, Missing, Totals};
 
 /// 24 bytes: a missing score is stored as NaN (never a valid score), which
@@ -65,11 +66,30 @@ impl Scorecard {
 
     /// An empty scorecard with room for a typical account (up to 12
     /// metrics) without reallocating: one per group in the aggregate.
-    pub fn with_room() -> Self {
-        Scorecard {
-            names: String::with_capacity(256),
-            entries: Vec::with_capacity(16),
+    /// An empty scorecard with room for a typical account (8 metrics, 96
+    /// bytes of names; it grows beyond), or 53200 when even that cannot be
+    /// had. Small, because a million groups each hold one.
+    pub fn with_room() -> Result<Self> {
+        let mut card = Scorecard::default();
+        card.reserve(8, 96)?;
+        Ok(card)
+    }
+
+    /// Room for `metrics` more metrics with `name_bytes` more bytes of names.
+    fn reserve(&mut self, metrics: usize, name_bytes: usize) -> Result<()> {
+        resources::reserve(&mut self.entries, metrics, "the scorecard state")?;
+        if self.names.capacity() - self.names.len() < name_bytes {
+            let grow = name_bytes.max(self.names.capacity());
+            if self.names.try_reserve(grow).is_err() {
+                self.names.try_reserve_exact(name_bytes).map_err(|_| {
+                    HealthError::out_of_memory(format!(
+                        "out of memory: the scorecard state holds {} metrics and could not grow",
+                        self.entries.len()
+                    ))
+                })?;
+            }
         }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -99,11 +119,11 @@ impl Scorecard {
         if !(weight >= 0.0 && weight.is_finite()) {
             check_weight(&format!("weight of metric \"{metric}\""), weight)?;
         }
-        self.push_unchecked(metric, score, weight);
-        Ok(())
+        self.push_unchecked(metric, score, weight)
     }
 
-    fn push_unchecked(&mut self, metric: &str, score: Option<f64>, weight: f64) {
+    fn push_unchecked(&mut self, metric: &str, score: Option<f64>, weight: f64) -> Result<()> {
+        self.reserve(1, metric.len())?;
         let start = self.names.len() as u32;
         self.names.push_str(metric);
         self.entries.push(Entry {
@@ -112,13 +132,16 @@ impl Scorecard {
             raw_score: score.unwrap_or(f64::NAN),
             weight,
         });
+        Ok(())
     }
 
     /// Appends another state's metrics (the combine step of the aggregate).
-    pub fn merge(&mut self, other: &Scorecard) {
+    pub fn merge(&mut self, other: &Scorecard) -> Result<()> {
+        self.reserve(other.entries.len(), other.names.len())?;
         for (m, s, w) in other.iter() {
-            self.push_unchecked(m, s, w);
+            self.push_unchecked(m, s, w)?;
         }
+        Ok(())
     }
 
     /// Sorts by metric and rejects a metric seen twice: the result no longer
@@ -126,15 +149,13 @@ impl Scorecard {
     pub fn finish(&self) -> Result<Scorecard> {
         let mut order: Vec<&Entry> = self.entries.iter().collect();
         order.sort_unstable_by(|a, b| self.name(a).cmp(self.name(b)));
-        let mut out = Scorecard {
-            names: String::with_capacity(self.names.len()),
-            entries: Vec::with_capacity(order.len()),
-        };
+        let mut out = Scorecard::default();
+        out.reserve(order.len(), self.names.len())?;
         for (i, e) in order.iter().enumerate() {
             if i > 0 && self.name(order[i - 1]) == self.name(e) {
                 return Err(duplicate(self.name(e)));
             }
-            out.push_unchecked(self.name(e), e.score(), e.weight);
+            out.push_unchecked(self.name(e), e.score(), e.weight)?;
         }
         Ok(out)
     }
@@ -481,13 +502,13 @@ impl Rollup {
         Ok(())
     }
 
-    pub fn finish(&self) -> Scorecard {
+    pub fn finish(&self) -> Result<Scorecard> {
         let mut card = Scorecard::new();
         for (m, acc) in &self.metrics {
             let mean = (acc.measured > 0).then(|| (acc.sum.value() / acc.measured as f64).clamp(0.0, 100.0));
-            card.push_unchecked(m, mean, acc.weight);
+            card.push_unchecked(m, mean, acc.weight)?;
         }
-        card
+        Ok(card)
     }
 
     /// u32 count, then per metric: u32 name length, name, f64 sum, f64
@@ -668,7 +689,7 @@ mod tests {
         let mut r = Rollup::new();
         r.add(&a).unwrap();
         r.add(&b).unwrap();
-        let merged = r.finish();
+        let merged = r.finish().unwrap();
         let rows: Vec<_> = merged.iter().collect();
         assert_eq!(
             rows,
@@ -706,7 +727,7 @@ mod tests {
             for (i, (m, s, w)) in shuffled.iter().enumerate() {
                 if i < cut { left.push(m, *s, *w).unwrap() } else { right.push(m, *s, *w).unwrap() }
             }
-            left.merge(&right);
+            left.merge(&right).unwrap();
             let (a, b) = (one.finish().unwrap(), left.finish().unwrap());
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(left.finish_to_bytes().unwrap(), a.to_bytes());

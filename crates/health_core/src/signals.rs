@@ -170,14 +170,15 @@ impl Trend {
 
     pub fn add(&mut self, at: i64, score: f64) -> Result<()> {
         finite("score", score)?;
-        self.points.push((at, score));
+        crate::resources::push(&mut self.points, (at, score), "the trend state")?;
         self.sorted = false;
         Ok(())
     }
 
-    pub fn merge(&mut self, other: &Trend) {
-        self.points.extend_from_slice(&other.points);
+    pub fn merge(&mut self, other: &Trend) -> Result<()> {
+        crate::resources::extend(&mut self.points, &other.points, "the trend state")?;
         self.sorted = false;
+        Ok(())
     }
 
     pub fn finish(&mut self) {

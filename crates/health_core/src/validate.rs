@@ -3,6 +3,7 @@
 //! Newton/IRLS with suggested weights. The math only.
 
 use crate::error::{finite, num, HealthError, Result};
+use crate::resources::{self, Ticker};
 use crate::score::CompensatedSum;
 
 /// Scores split by outcome, 8 bytes a row; merges by concatenation (answers
@@ -13,9 +14,19 @@ pub struct Outcomes {
     churned: Vec<f64>,
     /// The aggregate's constant argument (`lift`'s fraction, `calibration`'s buckets).
     parameter: Option<f64>,
+    /// The SQL aggregate that built the state (for messages; not serialised).
+    pub aggregate: &'static str,
 }
 
 impl Outcomes {
+    /// An empty state of the SQL aggregate `aggregate`.
+    pub fn of(aggregate: &'static str) -> Outcomes {
+        Outcomes {
+            aggregate,
+            ..Default::default()
+        }
+    }
+
     /// Records the aggregate's constant argument; it must not change within a group.
     pub fn set_parameter(&mut self, value: f64, name: &str) -> Result<()> {
         match self.parameter {
@@ -38,17 +49,25 @@ impl Outcomes {
     pub fn add(&mut self, score: f64, churned: bool) -> Result<()> {
         finite("score", score)?;
         if churned {
-            self.churned.push(score);
+            resources::push(&mut self.churned, score, "the state of churned accounts' scores")
         } else {
-            self.retained.push(score);
+            resources::push(&mut self.retained, score, "the state of retained accounts' scores")
         }
-        Ok(())
     }
 
-    pub fn merge(&mut self, other: &Outcomes) {
-        self.retained.extend_from_slice(&other.retained);
-        self.churned.extend_from_slice(&other.churned);
+    pub fn merge(&mut self, other: &Outcomes) -> Result<()> {
+        resources::extend(
+            &mut self.retained,
+            &other.retained,
+            "the state of retained accounts' scores",
+        )?;
+        resources::extend(
+            &mut self.churned,
+            &other.churned,
+            "the state of churned accounts' scores",
+        )?;
         self.parameter = self.parameter.or(other.parameter);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -62,10 +81,11 @@ impl Outcomes {
     /// Sorts the scores in place: the answers below walk sorted scores, and
     /// sorting the state itself (not a copy) keeps memory at 8 bytes a row.
     /// Row order carries no meaning in the state, so this changes nothing
-    /// observable; already-sorted input sorts in linear time.
+    /// observable. Cancellable (see `resources::sort_scores`).
     fn sort(&mut self) {
-        self.retained.sort_unstable_by(f64::total_cmp);
-        self.churned.sort_unstable_by(f64::total_cmp);
+        let mut ticker = Ticker::default();
+        resources::sort_scores(&mut self.retained, &mut ticker);
+        resources::sort_scores(&mut self.churned, &mut ticker);
     }
 
     /// P(random retained account scores higher than a random churned one),
@@ -80,7 +100,9 @@ impl Outcomes {
         // twice U: 2 per churned score below, 1 per equal one
         let (mut below, mut equal_end) = (0usize, 0usize);
         let mut twice_u: u128 = 0;
+        let mut ticker = Ticker::default();
         for &r in retained {
+            ticker.tick();
             while below < churned.len() && churned[below] < r {
                 below += 1;
             }
@@ -115,7 +137,9 @@ impl Outcomes {
         let rank = ((k.ceil() as usize).max(1)).min(n);
         let (retained, churned) = (&self.retained, &self.churned);
         let (mut r, mut c, mut cut) = (0usize, 0usize, 0.0);
+        let mut ticker = Ticker::default();
         for _ in 0..rank {
+            ticker.tick();
             if c >= churned.len() || (r < retained.len() && retained[r] <= churned[c]) {
                 cut = retained[r];
                 r += 1;
@@ -153,8 +177,10 @@ impl Outcomes {
             .collect();
         // Sorted: the sums then do not depend on row order or parallel splits.
         self.sort();
+        let mut ticker = Ticker::default();
         for (scores, churned) in [(&self.retained, false), (&self.churned, true)] {
             for &s in scores.iter() {
+                ticker.tick();
                 if !(0.0..=100.0).contains(&s) {
                     return Err(HealthError::out_of_range(format!(
                         "score must be between 0 and 100, got {}",
@@ -170,14 +196,21 @@ impl Outcomes {
         Ok(out)
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + 8 * self.len());
+    /// Bytes of the serial form of `rows` rows.
+    pub fn serial_size(rows: usize) -> usize {
+        rows.saturating_mul(8).saturating_add(16)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = resources::buffer(Self::serial_size(self.len()), "the serialised state")?;
         out.extend_from_slice(&self.parameter.unwrap_or(f64::NAN).to_le_bytes());
         out.extend_from_slice(&(self.retained.len() as u64).to_le_bytes());
+        let mut ticker = Ticker::default();
         for v in self.retained.iter().chain(&self.churned) {
+            ticker.tick();
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out
+        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Outcomes> {
@@ -187,17 +220,29 @@ impl Outcomes {
         }
         let parameter = f64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad())?);
         let n_retained = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?) as usize;
-        let values: Vec<f64> = bytes[16..]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect();
-        if n_retained > values.len() {
+        let n = (bytes.len() - 16) / 8;
+        if n_retained > n {
             return Err(bad());
         }
+        let mut retained = Vec::new();
+        let mut churned = Vec::new();
+        resources::reserve(&mut retained, n_retained, "the state of retained accounts' scores")?;
+        resources::reserve(&mut churned, n - n_retained, "the state of churned accounts' scores")?;
+        let mut ticker = Ticker::default();
+        for (i, c) in bytes[16..].chunks_exact(8).enumerate() {
+            ticker.tick();
+            let v = f64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            if i < n_retained {
+                retained.push(v);
+            } else {
+                churned.push(v);
+            }
+        }
         Ok(Outcomes {
-            retained: values[..n_retained].to_vec(),
-            churned: values[n_retained..].to_vec(),
+            retained,
+            churned,
             parameter: (!parameter.is_nan()).then_some(parameter),
+            aggregate: "",
         })
     }
 }
@@ -257,16 +302,24 @@ pub struct Design {
 }
 
 impl Design {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(24 + 8 * self.x.len() + self.y.len());
+    /// Bytes of the serial form of `rows` rows of `features` features.
+    pub fn serial_size(rows: usize, features: usize) -> usize {
+        rows.saturating_mul(features.saturating_mul(8).saturating_add(1))
+            .saturating_add(24)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = resources::buffer(Self::serial_size(self.rows(), self.features), "the serialised state")?;
         out.extend_from_slice(&(self.features as u64).to_le_bytes());
         out.extend_from_slice(&self.l2.to_le_bytes());
         out.extend_from_slice(&(self.y.len() as u64).to_le_bytes());
+        let mut ticker = Ticker::default();
         for v in &self.x {
+            ticker.tick();
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend(self.y.iter().map(|&y| u8::from(y)));
-        out
+        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Design> {
@@ -281,11 +334,16 @@ impl Design {
         if bytes.len() != 24 + 8 * x_len + rows {
             return Err(bad());
         }
-        let x = bytes[24..24 + 8 * x_len]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-            .collect();
-        let y = bytes[24 + 8 * x_len..].iter().map(|&b| b != 0).collect();
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        resources::reserve(&mut x, x_len, "the fit_weights state")?;
+        resources::reserve(&mut y, rows, "the fit_weights state")?;
+        let mut ticker = Ticker::default();
+        for c in bytes[24..24 + 8 * x_len].chunks_exact(8) {
+            ticker.tick();
+            x.push(f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        y.extend(bytes[24 + 8 * x_len..].iter().map(|&b| b != 0));
         Ok(Design { features, x, y, l2 })
     }
 
@@ -307,9 +365,8 @@ impl Design {
                 finite(&format!("features[{}]", i + 1), v)?;
             }
         }
-        self.x.extend_from_slice(row);
-        self.y.push(churned);
-        Ok(())
+        resources::extend(&mut self.x, row, "the fit_weights state")?;
+        resources::push(&mut self.y, churned, "the fit_weights state")
     }
 
     pub fn merge(&mut self, other: &Design) -> Result<()> {
@@ -324,9 +381,8 @@ impl Design {
         }
         self.features = other.features;
         self.l2 = if self.y.is_empty() { other.l2 } else { self.l2 };
-        self.x.extend_from_slice(&other.x);
-        self.y.extend_from_slice(&other.y);
-        Ok(())
+        resources::extend(&mut self.x, &other.x, "the fit_weights state")?;
+        resources::extend(&mut self.y, &other.y, "the fit_weights state")
     }
 
     pub fn rows(&self) -> usize {
@@ -451,7 +507,9 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
         let mut h = vec![0.0; k * k];
         let mut g = vec![0.0; k];
         let mut ll = 0.0;
+        let mut ticker = Ticker::default();
         for i in 0..n {
+            ticker.advance(k);
             let xi = row(i);
             let eta = linear_predictor(&beta, xi);
             let mu = 1.0 / (1.0 + (-eta).exp());
@@ -514,7 +572,9 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
     // log-likelihood at the final coefficients
     let mut ll = 0.0;
     let mut outcomes = Outcomes::default();
+    let mut ticker = Ticker::default();
     for i in 0..n {
+        ticker.tick();
         let eta = linear_predictor(&beta, row(i));
         ll += row_log_likelihood(eta, f64::from(u8::from(d.y[i])));
         // retention score: lower churn odds = higher score
@@ -573,7 +633,7 @@ mod tests {
     fn states_round_trip() {
         let mut o = outcomes(&[(80.0, false), (20.0, true)]);
         o.set_parameter(0.2, "fraction").unwrap();
-        assert_eq!(Outcomes::from_bytes(&o.to_bytes()).unwrap(), o);
+        assert_eq!(Outcomes::from_bytes(&o.to_bytes().unwrap()).unwrap(), o);
         assert!(o.set_parameter(0.3, "fraction").is_err());
         let mut d = Design {
             l2: 0.5,
@@ -581,7 +641,7 @@ mod tests {
         };
         d.add(&[1.0, 2.0], true).unwrap();
         d.add(&[3.0, 4.0], false).unwrap();
-        assert_eq!(Design::from_bytes(&d.to_bytes()).unwrap(), d);
+        assert_eq!(Design::from_bytes(&d.to_bytes().unwrap()).unwrap(), d);
     }
 
     #[test]
