@@ -249,48 +249,8 @@ impl<'a> TextArray<'a> {
 
 borrowed_argument!(TextArray, Array<'static, &'static str>);
 
-/// A value computed once per call site (`flinfo->fn_extra`) and reused while
-/// the key bytes stay the same: how pg_jsonschema and PostgreSQL's own regex
-/// cache avoid re-parsing constant arguments on every row.
-struct CallSiteCache<T> {
-    key: Vec<u8>,
-    value: T,
-}
-
-/// The cached value for `key`, built by `build` on the first call or when the
-/// key changes. `T` must be the only type cached by this function.
-pub fn cached<'f, T: 'static>(fcinfo: pg_sys::FunctionCallInfo, key: &[&[u8]], build: impl FnOnce() -> T) -> &'f T {
-    // SAFETY: fcinfo/flinfo are live for this call; fn_extra belongs to this
-    // function and only ever holds a CallSiteCache<T> allocated below in
-    // fn_mcxt, which outlives every call made through this flinfo.
-    unsafe {
-        let flinfo = (*fcinfo).flinfo;
-        let slot = (*flinfo).fn_extra as *mut CallSiteCache<T>;
-        let matches = |cache: &CallSiteCache<T>| {
-            let mut at = 0;
-            for part in key {
-                let end = at + part.len();
-                if end > cache.key.len() || &cache.key[at..end] != *part {
-                    return false;
-                }
-                at = end;
-            }
-            at == cache.key.len()
-        };
-        if !slot.is_null() && matches(&*slot) {
-            return &(*slot).value;
-        }
-        let value = build();
-        let key = key.concat();
-        if slot.is_null() {
-            let new =
-                pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(CallSiteCache { key, value });
-            (*flinfo).fn_extra = new as *mut std::ffi::c_void;
-            &(*new).value
-        } else {
-            (*slot).key = key;
-            (*slot).value = value;
-            &(*slot).value
-        }
-    }
+/// The bytes of a slice of floats (a cache key).
+pub fn f64_bytes(values: &[f64]) -> &[u8] {
+    // SAFETY: any f64 is 8 plain bytes; the slice covers exactly the values.
+    unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) }
 }

@@ -5,26 +5,21 @@
 //! privileges the extension grants (docs/administration.md).
 //!
 //! `model_for` is STABLE: within one statement the same (name, at) has one
-//! answer, so each call site keeps the models it resolved and a query over a
-//! million accounts reads the catalogue once per distinct (name, at), not
-//! once per row.
+//! answer, so each call site keeps the models it resolved (callsite.rs) and
+//! a query over a million accounts reads the catalogue once per distinct
+//! (name, at), not once per row.
 
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
+use crate::callsite::{CallSite, Part};
 use crate::model::Model;
-
-/// Resolved models kept per call site; more distinct (name, at) pairs in
-/// one statement than this start the cache over.
-const CACHED_MODELS: usize = 256;
 
 /// The catalogue query, schema-qualified down to its operators so that no
 /// object a user creates can take their place (CVE-2018-1058).
 const MODEL_IN_FORCE: &str = "SELECT health.resolve_profiles(m.model, $2) FROM health.models m \
      WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.effective_from OPERATOR(pg_catalog.<=) $2 \
      ORDER BY m.effective_from DESC LIMIT 1";
-
-type ResolvedModels = Vec<((String, i64), Option<Model>)>;
 
 /// The version of model `name` in force at `at` (default: now), with every
 /// `profile_name` replaced by the profile of that name in force at `at`.
@@ -34,35 +29,24 @@ fn model_for(
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Model> {
-    let key = (name.to_string(), at.into_inner());
-    // SAFETY: fcinfo/flinfo are live for this call; fn_extra of model_for
-    // only ever holds a ResolvedModels allocated here in fn_mcxt, which lives
-    // as long as the call site (one statement's execution).
-    let cache = unsafe {
-        let flinfo = (*fcinfo).flinfo;
-        if (*flinfo).fn_extra.is_null() {
-            let fresh = pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(ResolvedModels::new());
-            (*flinfo).fn_extra = fresh as *mut std::ffi::c_void;
-        }
-        &mut *((*flinfo).fn_extra as *mut ResolvedModels)
-    };
-    if let Some((_, model)) = cache.iter().find(|(k, _)| *k == key) {
-        return model.clone();
-    }
-    let args: [DatumWithOid; 2] = [name.into(), at.into()];
-    let model = Spi::connect(|client| {
-        let rows = client.select(MODEL_IN_FORCE, Some(1), &args)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        rows.first().get_one::<Model>()
-    })
-    .unwrap_or_else(|e| error!("model_for: reading health.models failed: {e}"));
-    if cache.len() >= CACHED_MODELS {
-        cache.clear();
-    }
-    cache.push((key, model.clone()));
-    model
+    let micros = at.into_inner().to_le_bytes();
+    let key = [Part::Bytes(name.as_bytes()), Part::Bytes(&micros)];
+    // SAFETY: fcinfo is this call's.
+    let site = unsafe { CallSite::of(fcinfo) };
+    let model = site.get_or_build(&key, || {
+        let args: [DatumWithOid; 2] = [name.into(), at.into()];
+        let model = Spi::connect(|client| {
+            let rows = client.select(MODEL_IN_FORCE, Some(1), &args)?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            rows.first().get_one::<Model>()
+        })
+        .unwrap_or_else(|e| error!("model_for: reading health.models failed: {e}"));
+        let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);
+        (model, size)
+    });
+    (*model).clone()
 }
 
 extension_sql!(

@@ -33,6 +33,7 @@ fn check_for_interrupts() {
 
 mod agg;
 mod args;
+mod callsite;
 mod catalogue;
 mod comments;
 mod errors;

@@ -26,7 +26,10 @@ use pgrx::pg_sys;
 
 pub struct BackendAllocator;
 
-#[global_allocator]
+/// The library a backend loads uses it; the test runner executable that
+/// `cargo pgrx test` links (outside any backend, where PostgreSQL's symbols
+/// do not exist) keeps Rust's default.
+#[cfg_attr(not(test), global_allocator)]
 static ALLOCATOR: BackendAllocator = BackendAllocator;
 
 /// The memory context allocations go to; null = the C heap. A backend is

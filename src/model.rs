@@ -11,7 +11,10 @@ use health_core::model::Model as CoreModel;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
-use crate::args::{borrowed_argument, cached, detoasted, FloatArray};
+use std::rc::Rc;
+
+use crate::args::{borrowed_argument, detoasted, FloatArray};
+use crate::callsite::{self, CallSite};
 use crate::errors::OrRaise;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
@@ -25,6 +28,12 @@ pub struct Model(Vec<u8>);
 
 stored_bytes_type!(Model, "health.model", TYPE);
 
+impl Model {
+    pub fn size_in_bytes(&self) -> usize {
+        self.0.len()
+    }
+}
+
 impl InOutFuncs for Model {
     fn input(input: &core::ffi::CStr) -> Self {
         Model(CoreModel::parse(input_text(input, TYPE)).or_raise(TYPE).to_stored())
@@ -35,19 +44,28 @@ impl InOutFuncs for Model {
     }
 }
 
-/// A `health.model` argument read in place: the cache compares these bytes
-/// with the last model's and parses only when they differ.
-pub struct ModelBytes<'a>(&'a [u8]);
+/// A `health.model` argument, not yet detoasted: the call site's cache
+/// (callsite.rs) keys it by position, TOAST pointer or bytes, and only a
+/// model not seen before in this query is detoasted and parsed.
+pub struct ModelBytes<'a>(pg_sys::Datum, std::marker::PhantomData<&'a ()>);
 
 impl<'a> ModelBytes<'a> {
     /// SAFETY: `datum` is a non-NULL model datum valid for `'a`.
     unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
-        unsafe { ModelBytes(pgrx::varlena::varlena_to_byte_slice(detoasted(datum))) }
+        ModelBytes(datum, std::marker::PhantomData)
     }
 
-    /// The parsed model, from this call site's cache.
-    fn parsed<'f>(&self, fcinfo: pg_sys::FunctionCallInfo, function: &str) -> &'f CoreModel {
-        cached(fcinfo, &[self.0], || CoreModel::from_stored(self.0).or_raise(function))
+    /// The parsed model (the first argument of every function that takes
+    /// one), from this call site's cache.
+    fn parsed(&self, fcinfo: pg_sys::FunctionCallInfo, function: &str) -> Rc<CoreModel> {
+        // SAFETY: fcinfo is this call's and the model is its argument 0.
+        let key = unsafe { [callsite::varlena_part(fcinfo, 0, self.0)] };
+        let site = unsafe { CallSite::of(fcinfo) };
+        site.get_or_build(&key, || {
+            // SAFETY: a non-NULL model datum; detoasted once per model and query.
+            let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(detoasted(self.0)) };
+            (CoreModel::from_stored(bytes).or_raise(function), 64 + 4 * bytes.len())
+        })
     }
 }
 
@@ -87,7 +105,7 @@ fn values_of(model: &CoreModel, metrics: &JsonB, function: &str) -> Vec<Option<f
 fn evaluate_jsonb(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     const F: &str = "evaluate";
     let m = model.parsed(fcinfo, F);
-    m.evaluate(&values_of(m, &metrics, F)).or_raise(F)
+    m.evaluate(&values_of(&m, &metrics, F)).or_raise(F)
 }
 
 /// The health score from raw values in the model's metric order (NULL = not measured).
@@ -104,7 +122,7 @@ fn evaluate_array(model: ModelBytes, values: FloatArray, fcinfo: pg_sys::Functio
 fn explain(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> JsonB {
     const F: &str = "explain";
     let m = model.parsed(fcinfo, F);
-    JsonB(m.explain(&values_of(m, &metrics, F)).or_raise(F))
+    JsonB(m.explain(&values_of(&m, &metrics, F)).or_raise(F))
 }
 
 /// The tier of a score under the model's tier scheme. The model comes first
@@ -122,7 +140,7 @@ fn tier_of_score(model: ModelBytes, score: f64, fcinfo: pg_sys::FunctionCallInfo
 fn tier_of_metrics(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
     const F: &str = "tier";
     let m = model.parsed(fcinfo, F);
-    m.tier_of(&values_of(m, &metrics, F)).or_raise(F)
+    m.tier_of(&values_of(&m, &metrics, F)).or_raise(F)
 }
 
 /// The model's metric names, in order: the order `evaluate(model, float8[])` expects.

@@ -10,13 +10,13 @@
 //! profile once, not once per row.
 
 use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView, RankIndex};
-use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, StringInfo};
 
 use crate::agg;
-use crate::args::{borrowed_argument, detoasted, FloatArray, TextArray, Word};
-use crate::errors::{raise, OrRaise};
+use crate::args::{borrowed_argument, detoasted, f64_bytes, FloatArray, TextArray, Word};
+use crate::callsite::{self, CallSite, Part};
+use crate::errors::OrRaise;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 const TYPE: &str = "profile";
@@ -53,74 +53,54 @@ impl<'a> ProfileArg<'a> {
 
 borrowed_argument!(ProfileArg, Profile);
 
-/// `vartag_external::VARTAG_ONDISK` of postgres.h: a pointer into a TOAST table.
-const VARTAG_ONDISK: u8 = 18;
-/// Profiles kept per call site; a query joins to a few segments' profiles.
-const CACHED_PROFILES: usize = 64;
+/// Profiles beyond this many per call site are read without a lookup table
+/// (binary search): the tables (up to 1 MiB each) stay within the cache's
+/// byte bound when a query joins thousands of segments.
+const PROFILES_WITH_LOOKUP_TABLE: usize = 64;
 
-/// What an accessor keeps in `fn_extra` for the length of a query.
-#[derive(Default)]
-struct CallSite {
-    /// (toast relation, value id) -> detoasted bytes and their lookup table.
-    profiles: Vec<((u32, u32), Vec<u8>, Option<RankIndex>)>,
-    /// The last `quantile_tier` scheme: its arrays' bytes and decoded labels.
-    scheme: Option<(Vec<u8>, Vec<String>)>,
+/// A profile and, for the first profiles a call site sees, its lookup table.
+struct CachedProfile {
+    bytes: Vec<u8>,
+    index: Option<RankIndex>,
 }
 
-fn call_site<'f>(fcinfo: pg_sys::FunctionCallInfo) -> &'f mut CallSite {
-    // SAFETY: fcinfo/flinfo are live for this call; fn_extra of these
-    // accessors only ever holds a CallSite allocated here in fn_mcxt, which
-    // outlives every call made through this flinfo.
-    unsafe {
-        let flinfo = (*fcinfo).flinfo;
-        if (*flinfo).fn_extra.is_null() {
-            let site = pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(CallSite::default());
-            (*flinfo).fn_extra = site as *mut std::ffi::c_void;
-        }
-        &mut *((*flinfo).fn_extra as *mut CallSite)
+/// Runs `f` on the profile passed as argument `argno`: read in place when
+/// it is an ordinary in-memory value; fetched (and decompressed) once per
+/// query when it is stored out of line or the same on every row, and kept
+/// with its lookup table in the call site's cache (callsite.rs).
+fn with_profile<R>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    argno: u32,
+    arg: &ProfileArg,
+    function: &str,
+    f: impl FnOnce(ProfileView) -> R,
+) -> R {
+    // SAFETY: fcinfo is this call's; arg.0 is the non-NULL profile passed as
+    // argument argno (PostgreSQL passed it; the functions are STRICT).
+    let part = unsafe { callsite::varlena_part(fcinfo, argno, arg.0) };
+    if let Part::Bytes(_) = part {
+        // SAFETY: as above.
+        let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(detoasted(arg.0)) };
+        return f(ProfileView::new(bytes).or_raise(function));
     }
-}
-
-/// The stored bytes of a profile argument, read in place when the datum is
-/// in memory, fetched once per call site when it lives in a TOAST table.
-fn profile_bytes<'a>(fcinfo: pg_sys::FunctionCallInfo, arg: &ProfileArg<'a>, function: &str) -> ProfileView<'a> {
-    let ptr = arg.0.cast_mut_ptr::<pg_sys::varlena>();
-    // SAFETY: ptr is a live varlena of our type (PostgreSQL passed it); an
-    // on-disk external pointer is 0x01, the tag byte, then varatt_external
-    // (unaligned). Detoasted copies are kept in fn_mcxt (see call_site).
-    unsafe {
-        let head = ptr as *const u8;
-        if *head == 0x01 && *head.add(1) == VARTAG_ONDISK {
-            let external = std::ptr::read_unaligned(head.add(2) as *const pg_sys::varatt_external);
-            let key = (u32::from(external.va_toastrelid), u32::from(external.va_valueid));
-            let site = call_site(fcinfo);
-            let index = match site.profiles.iter().position(|(k, _, _)| *k == key) {
-                Some(index) => index,
-                None => {
-                    let detoasted = pg_sys::pg_detoast_datum_packed(ptr);
-                    let bytes = pgrx::varlena::varlena_to_byte_slice(detoasted).to_vec();
-                    if detoasted != ptr {
-                        pg_sys::pfree(detoasted.cast());
-                    }
-                    let rank_index = RankIndex::build(&ProfileView::new(&bytes).or_raise(function));
-                    if site.profiles.len() >= CACHED_PROFILES {
-                        site.profiles.clear();
-                    }
-                    site.profiles.push((key, bytes, rank_index));
-                    site.profiles.len() - 1
-                }
-            };
-            // The entry lives in fn_mcxt until the query ends (see call_site).
-            let entry = &*(&site.profiles[index] as *const ((u32, u32), Vec<u8>, Option<RankIndex>));
-            let view = ProfileView::new(&entry.1).or_raise(function);
-            return match &entry.2 {
-                Some(rank_index) => view.with_index(rank_index),
-                None => view,
-            };
-        }
-        let varlena = detoasted(arg.0);
-        ProfileView::new(pgrx::varlena::varlena_to_byte_slice(varlena)).or_raise(function)
-    }
+    let site = unsafe { CallSite::of(fcinfo) };
+    let with_table = site.len() < PROFILES_WITH_LOOKUP_TABLE;
+    let cached = site.get_or_build(&[part], || {
+        // SAFETY: as above; the copy is owned by the cache entry.
+        let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(detoasted(arg.0)) }.to_vec();
+        let index = if with_table {
+            RankIndex::build(&ProfileView::new(&bytes).or_raise(function))
+        } else {
+            None
+        };
+        let size = bytes.len() + index.as_ref().map_or(0, RankIndex::size_in_bytes);
+        (CachedProfile { bytes, index }, size)
+    });
+    let view = ProfileView::new(&cached.bytes).or_raise(function);
+    f(match &cached.index {
+        Some(index) => view.with_index(index),
+        None => view,
+    })
 }
 
 // ---- binary send/receive, so COPY BINARY, pg_dump -Fc and binary clients work ----
@@ -272,7 +252,7 @@ pub unsafe extern "C-unwind" fn percentile_rank_v1(fcinfo: pg_sys::FunctionCallI
             const F: &str = "percentile_rank";
             let value = f64::from_bits(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).value() as u64);
             let profile = ProfileArg::from_datum_unchecked(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1));
-            let rank = profile_bytes(fcinfo, &profile, F).percentile_rank(value).or_raise(F);
+            let rank = with_profile(fcinfo, 1, &profile, F, |view| view.percentile_rank(value)).or_raise(F);
             pg_sys::Datum::from(rank.to_bits())
         })
     }
@@ -300,7 +280,7 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 #[pg_extern(immutable, strict, parallel_safe)]
 fn quantile(p: ProfileArg, q: f64, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
     const F: &str = "quantile";
-    profile_bytes(fcinfo, &p, F).quantile(q).or_raise(F)
+    with_profile(fcinfo, 0, &p, F, |view| view.quantile(q)).or_raise(F)
 }
 
 /// A 0–100 sub-score by position in the population.
@@ -314,9 +294,7 @@ fn scale_profile(
 ) -> f64 {
     const F: &str = "scale_profile";
     let method = Method::parse(method.as_str(F, "method")).or_raise(F);
-    profile_bytes(fcinfo, &p, F)
-        .scale(value, method, higher_is_better)
-        .or_raise(F)
+    with_profile(fcinfo, 1, &p, F, |view| view.scale(value, method, higher_is_better)).or_raise(F)
 }
 
 /// Tier by position in the population: bottom `fractions[1]`, ..., top.
@@ -329,44 +307,42 @@ fn quantile_tier(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> String {
     const F: &str = "quantile_tier";
-    let view = profile_bytes(fcinfo, &p, F);
     let fraction_values = fractions.values(F, "fractions");
-    let site = call_site(fcinfo);
-    let key: Vec<u8> = fraction_values
-        .iter()
-        .flat_map(|f| f.to_le_bytes())
-        .chain(labels.raw().iter().copied())
-        .collect();
-    // The scheme is validated and its labels decoded once per query (or
-    // whenever the arrays change from one row to the next).
-    if site.scheme.as_ref().map(|(k, _)| k != &key).unwrap_or(true) {
+    // The scheme is validated and its labels decoded once per query and
+    // scheme (see callsite.rs).
+    // SAFETY: fcinfo is this call's; the key parts are read before the next call.
+    let key = unsafe {
+        [
+            callsite::stable_or_bytes(fcinfo, 2, f64_bytes(fraction_values)),
+            callsite::stable_or_bytes(fcinfo, 3, labels.raw()),
+        ]
+    };
+    let names = unsafe { CallSite::of(fcinfo) }.get_or_build(&key, || {
         let names = labels.to_strings(F, "labels");
         check_fractions(fraction_values, names.len()).or_raise(F);
-        site.scheme = Some((key, names));
-    }
-    let Some((_, names)) = site.scheme.as_ref() else {
-        raise(F, HealthError::invalid("no tier scheme"));
-    };
-    let band = view.quantile_band(score, fraction_values).or_raise(F);
+        let size = names.iter().map(|n| n.len() + 24).sum();
+        (names, size)
+    });
+    let band = with_profile(fcinfo, 1, &p, F, |view| view.quantile_band(score, fraction_values)).or_raise(F);
     names[band].clone()
 }
 
 /// Number of values in the profile.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn profile_count(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> i64 {
-    profile_bytes(fcinfo, &p, "profile_count").count() as i64
+    with_profile(fcinfo, 0, &p, "profile_count", |view| view.count()) as i64
 }
 
 /// Mean of the profiled values.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn profile_mean(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
-    profile_bytes(fcinfo, &p, "profile_mean").mean()
+    with_profile(fcinfo, 0, &p, "profile_mean", |view| view.mean())
 }
 
 /// Sample standard deviation of the profiled values (0 for one value).
 #[pg_extern(immutable, strict, parallel_safe)]
 fn profile_stddev(p: ProfileArg, fcinfo: pg_sys::FunctionCallInfo) -> f64 {
-    profile_bytes(fcinfo, &p, "profile_stddev").stddev()
+    with_profile(fcinfo, 0, &p, "profile_stddev", |view| view.stddev())
 }
 
 #[cfg(any(test, feature = "pg_test"))]

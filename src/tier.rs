@@ -3,7 +3,8 @@
 use health_core::tier as tiers;
 use pgrx::prelude::*;
 
-use crate::args::{cached, FloatArray, TextArray};
+use crate::args::{f64_bytes, FloatArray, TextArray};
+use crate::callsite::{self, CallSite};
 use crate::errors::OrRaise;
 
 /// Upper-inclusive tier label: `score <= cutoffs[1]` -> `labels[1]`, ...
@@ -16,20 +17,24 @@ fn tier(
 ) -> String {
     const F: &str = "tier";
     let cutoff_values = cutoffs.values(F, "cutoffs");
-    // The scheme is validated and its labels decoded once per query (or
-    // whenever the arrays change from one row to the next).
-    let labels = cached(fcinfo, &[f64_bytes(cutoff_values), labels.raw()], || {
+    // The scheme is validated and its labels decoded once per query and
+    // scheme (see callsite.rs).
+    // SAFETY: fcinfo is this call's; the key parts are read before the next call.
+    let key = unsafe {
+        [
+            callsite::stable_or_bytes(fcinfo, 1, f64_bytes(cutoff_values)),
+            callsite::stable_or_bytes(fcinfo, 2, labels.raw()),
+        ]
+    };
+    let site = unsafe { CallSite::of(fcinfo) };
+    let labels = site.get_or_build(&key, || {
         let labels = labels.to_strings(F, "labels");
         tiers::check_scheme(cutoff_values, labels.len()).or_raise(F);
-        labels
+        let size = labels.iter().map(|l| l.len() + 24).sum();
+        (labels, size)
     });
     let index = tiers::tier_index(score, cutoff_values, labels.len()).or_raise(F);
     labels[index].clone()
-}
-
-fn f64_bytes(values: &[f64]) -> &[u8] {
-    // SAFETY: any f64 is 8 plain bytes; the slice covers exactly the values.
-    unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) }
 }
 
 /// `red` / `yellow` / `green`, same bands as `tier`.

@@ -20,6 +20,8 @@
 //! - [`validate`]: does the score predict churn? AUC, lift, calibration,
 //!   Brier score, logistic regression with suggested weights.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod format;
 pub mod model;

@@ -410,6 +410,9 @@ pub struct ProfileView<'a> {
 #[derive(Debug)]
 pub struct RankIndex {
     first_key: i32,
+    /// The profile it was built for (so a view never uses another's table).
+    buckets: usize,
+    count: u64,
     /// For each key from `first_key`: the first bucket whose key is >= it.
     slots: Vec<u32>,
 }
@@ -419,7 +422,15 @@ impl RankIndex {
     /// magnitude) keep the binary search; 1 MiB of table at most.
     const MAX_SLOTS: i64 = 1 << 18;
 
+    /// Memory the table takes.
+    pub fn size_in_bytes(&self) -> usize {
+        std::mem::size_of::<RankIndex>() + 4 * self.slots.len()
+    }
+
     pub fn build(view: &ProfileView) -> Option<RankIndex> {
+        if view.n == 0 {
+            return None;
+        }
         let (first, last) = (view.key(0), view.key(view.n - 1));
         if i64::from(last) - i64::from(first) >= Self::MAX_SLOTS {
             return None;
@@ -434,6 +445,8 @@ impl RankIndex {
         }
         Some(RankIndex {
             first_key: first,
+            buckets: view.n,
+            count: view.count(),
             slots,
         })
     }
@@ -521,14 +534,15 @@ impl<'a> ProfileView<'a> {
     pub fn stddev(&self) -> f64 {
         self.moments().stddev()
     }
-    /// `N` bytes at `at`, read without a bounds check: the hot accessors
-    /// (binary search per call) only read header fields and buckets `j < n`.
+    /// `N` bytes at `at` (zeros past the end, which `new`'s length check
+    /// and the callers' `j < n` never reach: a bounds check, not a trust).
     #[inline]
     fn raw<const N: usize>(&self, at: usize) -> [u8; N] {
         debug_assert!(at + N <= self.bytes.len());
-        // SAFETY: `new` checked bytes.len() == HEADER + n * BYTES_PER_BUCKET and
-        // every caller reads a bucket j < n, which lies inside that length.
-        unsafe { (self.bytes.as_ptr().add(at) as *const [u8; N]).read_unaligned() }
+        match self.bytes.get(at..at + N) {
+            Some(b) => b.try_into().unwrap_or([0; N]),
+            None => [0; N],
+        }
     }
     #[inline]
     fn key(&self, j: usize) -> i32 {
@@ -643,9 +657,16 @@ impl<'a> ProfileView<'a> {
     }
 
     /// The same view, looking buckets up through `index` (built from these bytes).
+    /// This view with a lookup table; a table built for another profile
+    /// (its key span differs) is not used.
     pub fn with_index(self, index: &'a RankIndex) -> Self {
+        let fits = self.n > 0
+            && index.buckets == self.n
+            && index.count == self.count()
+            && index.first_key == self.key(0)
+            && i64::from(self.key(self.n - 1)) - i64::from(index.first_key) + 1 == index.slots.len() as i64;
         ProfileView {
-            index: Some(index),
+            index: fits.then_some(index),
             ..self
         }
     }
