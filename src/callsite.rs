@@ -21,7 +21,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 use pgrx::pg_sys;
@@ -66,8 +66,58 @@ impl OwnedPart {
     }
 }
 
+/// A fast, non-cryptographic hash (the multiply-rotate of rustc's FxHash):
+/// keys come from the query's own arguments, and a lookup runs per row.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.write_u64(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// The map's keys are those hashes already: it hashes them no further.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 fn hash_key(kind: TypeId, parts: &[Part]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = FastHasher::default();
     kind.hash(&mut h);
     for part in parts {
         match *part {
@@ -81,22 +131,36 @@ fn hash_key(kind: TypeId, parts: &[Part]) -> u64 {
 
 struct Entry {
     kind: TypeId,
+    hash: u64,
     key: Vec<OwnedPart>,
     value: Rc<dyn Any>,
     bytes: usize,
     last_used: u64,
 }
 
+impl Entry {
+    fn is(&self, kind: TypeId, key: &[Part]) -> bool {
+        self.kind == kind && same_key(&self.key, key)
+    }
+}
+
+/// Up to this many entries a lookup scans them (cheaper than hashing the
+/// key); beyond, it goes through a hash index.
+const SCAN_UP_TO: usize = 16;
+
+type Index = HashMap<u64, Vec<usize>, BuildHasherDefault<PassThrough>>;
+
 /// The cache of one call site.
 #[derive(Default)]
 pub struct CallSite {
-    entries: HashMap<u64, Vec<Entry>>,
-    count: usize,
+    entries: Vec<Entry>,
+    /// hash of the key -> positions in `entries`, once there are many.
+    index: Option<Index>,
     bytes: usize,
     clock: u64,
-    /// The hash of the last hit: rows that repeat the last value skip the
-    /// hashing of their bytes (the comparison still runs).
-    last: Option<(TypeId, u64)>,
+    /// The position of the last entry found or built: rows that repeat the
+    /// last value (the common case) compare one key and take it.
+    last: Option<usize>,
     /// Per argument: whether PostgreSQL says it is the same on every row
     /// (0 = not asked yet, 1 = yes, 2 = no). The expression does not change
     /// within a query, so each argument is asked once.
@@ -130,68 +194,75 @@ impl CallSite {
     pub fn get_or_build<T: 'static>(&mut self, key: &[Part], build: impl FnOnce() -> (T, usize)) -> Rc<T> {
         let kind = TypeId::of::<T>();
         self.clock += 1;
-        // Rows that repeat the last value skip hashing its bytes.
-        if let Some((k, hash)) = self.last {
-            if k == kind {
-                if let Some(value) = self.find::<T>(hash, key) {
-                    return value;
-                }
+        let found = match self.last {
+            Some(i) if self.entries.get(i).is_some_and(|e| e.is(kind, key)) => Some(i),
+            _ => self.position(kind, key),
+        };
+        if let Some(i) = found {
+            let entry = &mut self.entries[i];
+            entry.last_used = self.clock;
+            if let Ok(value) = entry.value.clone().downcast::<T>() {
+                self.last = Some(i);
+                return value;
             }
-        }
-        let hash = hash_key(kind, key);
-        if let Some(value) = self.find::<T>(hash, key) {
-            self.last = Some((kind, hash));
-            return value;
         }
         let (value, bytes) = build();
         let value = Rc::new(value);
         self.make_room(bytes);
-        self.entries.entry(hash).or_default().push(Entry {
+        let hash = hash_key(kind, key);
+        self.entries.push(Entry {
             kind,
+            hash,
             key: key.iter().map(OwnedPart::of).collect(),
             value: value.clone(),
             bytes,
             last_used: self.clock,
         });
-        self.count += 1;
+        let i = self.entries.len() - 1;
         self.bytes += bytes;
-        self.last = Some((kind, hash));
+        match &mut self.index {
+            Some(index) => index.entry(hash).or_default().push(i),
+            None if self.entries.len() > SCAN_UP_TO => self.reindex(),
+            None => {}
+        }
+        self.last = Some(i);
         value
     }
 
-    fn find<T: 'static>(&mut self, hash: u64, key: &[Part]) -> Option<Rc<T>> {
-        let kind = TypeId::of::<T>();
-        let entry = self
-            .entries
-            .get_mut(&hash)?
-            .iter_mut()
-            .find(|e| e.kind == kind && same_key(&e.key, key))?;
-        entry.last_used = self.clock;
-        entry.value.clone().downcast::<T>().ok()
+    fn position(&self, kind: TypeId, key: &[Part]) -> Option<usize> {
+        match &self.index {
+            None => self.entries.iter().position(|e| e.is(kind, key)),
+            Some(index) => index
+                .get(&hash_key(kind, key))?
+                .iter()
+                .copied()
+                .find(|&i| self.entries[i].is(kind, key)),
+        }
+    }
+
+    fn reindex(&mut self) {
+        let mut index = Index::default();
+        for (i, e) in self.entries.iter().enumerate() {
+            index.entry(e.hash).or_default().push(i);
+        }
+        self.index = Some(index);
     }
 
     /// Evicts least recently used entries until one more of `bytes` fits.
     fn make_room(&mut self, bytes: usize) {
-        while self.count > 0 && (self.count >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES) {
-            let Some((&hash, index)) = self
-                .entries
-                .iter()
-                .flat_map(|(h, bucket)| bucket.iter().enumerate().map(move |(i, e)| ((h, i), e.last_used)))
-                .min_by_key(|&(_, used)| used)
-                .map(|((h, i), _)| (h, i))
-            else {
+        let mut evicted = false;
+        while !self.entries.is_empty() && (self.entries.len() >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES) {
+            let Some(oldest) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].last_used) else {
                 break;
             };
-            if let Some(bucket) = self.entries.get_mut(&hash) {
-                let gone = bucket.swap_remove(index);
-                self.count -= 1;
-                self.bytes -= gone.bytes;
-                if bucket.is_empty() {
-                    self.entries.remove(&hash);
-                }
-            }
-            if self.last.is_some_and(|(_, h)| h == hash) {
-                self.last = None;
+            let gone = self.entries.swap_remove(oldest);
+            self.bytes -= gone.bytes;
+            evicted = true;
+        }
+        if evicted {
+            self.last = None;
+            if self.index.is_some() {
+                self.reindex();
             }
         }
     }
@@ -211,9 +282,9 @@ impl CallSite {
         }
     }
 
-    /// Entries held now (for tests).
+    /// Entries held now.
     pub fn len(&self) -> usize {
-        self.count
+        self.entries.len()
     }
 }
 
@@ -305,5 +376,6 @@ mod tests {
         // The byte bound: one huge entry evicts what it needs to.
         site.get_or_build(&[Part::Toast(1, 2)], || (vec![0u8; 16], MAX_BYTES - 100));
         assert!(site.bytes <= MAX_BYTES);
+        assert!(site.len() <= MAX_ENTRIES);
     }
 }

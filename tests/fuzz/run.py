@@ -23,6 +23,12 @@ import subprocess
 
 BATCH = 500
 
+# Runs one call in its own subtransaction and returns its SQLSTATE (and
+# message): the fuzzer's only helper, made in each session.
+FUZZ_CALL = ("CREATE OR REPLACE FUNCTION pg_temp.fuzz_call(q text) RETURNS text LANGUAGE plpgsql AS $f$ "
+             "BEGIN EXECUTE q; RETURN '00000'; "
+             "EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ' ' || replace(SQLERRM, E'\\n', ' '); END $f$;\n")
+
 
 class Db:
     def __init__(self, a):
@@ -225,8 +231,6 @@ def main():
     for line in out.splitlines():
         name, kind, nargs, types = line.split("|")
         functions.append((name, kind, types.split(";") if int(nargs) else []))
-    db.run("""CREATE OR REPLACE FUNCTION pg_temp.fuzz_call(q text) RETURNS text LANGUAGE plpgsql AS $$
-              BEGIN EXECUTE q; RETURN '00000'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END $$;""")
     gen = Args(rng, samples)
     queries = [call(rng, gen, *rng.choice(functions)) for _ in range(a.calls)]
 
@@ -234,9 +238,7 @@ def main():
     internal, crashes = [], []
     for start in range(0, len(queries), BATCH):
         batch = queries[start:start + BATCH]
-        script = ("CREATE OR REPLACE FUNCTION pg_temp.fuzz_call(q text) RETURNS text LANGUAGE plpgsql AS $f$ "
-                  "BEGIN EXECUTE q; RETURN '00000'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ' ' || replace(SQLERRM, E'\\n', ' '); END $f$;\n"
-                  "SET statement_timeout = '60s';\n"
+        script = (FUZZ_CALL + "SET statement_timeout = '60s';\n"
                   + "".join(f"SELECT pg_temp.fuzz_call({quote(q)});\n" for q in batch))
         code, out, err = db.run(script)
         results = out.splitlines()
@@ -244,9 +246,7 @@ def main():
                           or "connection to server was lost" in err):
             # find the call that took the backend down, one at a time
             for q in batch[len(results):]:
-                c, o, e = db.run("CREATE OR REPLACE FUNCTION pg_temp.fuzz_call(q text) RETURNS text LANGUAGE plpgsql AS $f$ "
-                                 "BEGIN EXECUTE q; RETURN '00000'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END $f$;\n"
-                                 f"SELECT pg_temp.fuzz_call({quote(q)});")
+                c, o, e = db.run(FUZZ_CALL + f"SELECT pg_temp.fuzz_call({quote(q)});")
                 if c != 0:
                     crashes.append(q)
                     break
