@@ -23,11 +23,13 @@ import subprocess
 
 BATCH = 500
 
-# Runs one call in its own subtransaction and returns its SQLSTATE (and
-# message): the fuzzer's only helper, made in each session.
+# Runs one call in its own subtransaction and returns its SQLSTATE (with
+# the message, on one line, for an internal error): the fuzzer's only
+# helper, made in each session. One output line per call.
 FUZZ_CALL = ("CREATE OR REPLACE FUNCTION pg_temp.fuzz_call(q text) RETURNS text LANGUAGE plpgsql AS $f$ "
              "BEGIN EXECUTE q; RETURN '00000'; "
-             "EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ' ' || replace(SQLERRM, E'\\n', ' '); END $f$;\n")
+             "EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || CASE WHEN SQLSTATE LIKE 'XX%' "
+             "THEN ' ' || regexp_replace(SQLERRM, '[[:cntrl:]]', ' ', 'g') ELSE '' END; END $f$;\n")
 
 
 class Db:
