@@ -3,12 +3,11 @@
 //! the accessors `score`, `coverage`, `contributions`, `weakest`.
 
 use health_core::score::Missing;
-use health_core::scorecard::{coverage_of, score_of};
+use health_core::scorecard::{contributions_json, coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
-use serde_json::{json, Number, Value};
 
 use crate::agg;
 use crate::args::{borrowed_argument, Word};
@@ -259,20 +258,7 @@ fn contributions(sc: Scorecard, missing: default!(Word, "'renormalize'")) -> Opt
     let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
     let card = sc.decode();
     let parts = card.contributions(policy).or_raise(F)?;
-    let items = parts
-        .iter()
-        .map(|c| {
-            json!({
-                "metric": c.metric,
-                "score": c.score.map(number).unwrap_or(Value::Null),
-                "weight": number(c.weight),
-                "weight_share": number(c.weight_share),
-                "points": number(c.points),
-                "points_lost": number(c.points_lost),
-            })
-        })
-        .collect();
-    Some(JsonB(Value::Array(items)))
+    Some(JsonB(contributions_json(&parts)))
 }
 
 /// The `n` metrics losing the most points.
@@ -284,15 +270,6 @@ fn weakest(sc: Scorecard, n: default!(i32, 1)) -> Vec<String> {
         .into_iter()
         .map(str::to_owned)
         .collect()
-}
-
-/// Whole numbers print as integers (80, not 80.0) in the jsonb output.
-fn number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        Value::Number(Number::from(v as i64))
-    } else {
-        Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
-    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

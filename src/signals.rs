@@ -3,12 +3,11 @@
 //! aggregate and accessors, and `sparkline` (scalar and aggregate).
 
 use health_core::score::CompensatedSum;
-use health_core::signals::{self, NpsCategory, NpsCounts, Trend as CoreTrend};
+use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Trend as CoreTrend};
 use health_core::HealthError;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
-use serde_json::json;
 
 use crate::agg;
 use crate::args::FloatArray;
@@ -89,45 +88,10 @@ fn nps_final(mut state: Internal) -> Option<f64> {
 fn nps_breakdown_final(mut state: Internal) -> Option<JsonB> {
     // SAFETY: this aggregate only ever stores NpsCounts.
     let c = unsafe { agg::state_mut::<NpsCounts>(&mut state) }?;
-    let n = c.responses() as f64;
-    let share = |k: u64| if n > 0.0 { json!(k as f64 / n) } else { json!(null) };
-    Some(JsonB(json!({
-        "responses": c.responses(),
-        "promoters": c.promoters,
-        "passives": c.passives,
-        "detractors": c.detractors,
-        "promoter_share": share(c.promoters),
-        "passive_share": share(c.passives),
-        "detractor_share": share(c.detractors),
-        "nps": c.nps(),
-    })))
+    Some(JsonB(c.breakdown_json()))
 }
 
 // ---- CSAT ----
-
-/// Top-two-box count, responses and the scale they were given on.
-#[derive(Clone, Copy, Debug, Default)]
-struct CsatState {
-    top: u64,
-    total: u64,
-    scale: i64,
-}
-
-impl CsatState {
-    fn merge(&mut self, other: &CsatState) {
-        if other.total > 0 && self.total > 0 && other.scale != self.scale {
-            raise(
-                "csat",
-                HealthError::invalid(format!("one group mixes scales {} and {}", self.scale, other.scale)),
-            );
-        }
-        if self.total == 0 {
-            self.scale = other.scale;
-        }
-        self.top += other.top;
-        self.total += other.total;
-    }
-}
 
 #[pg_extern(immutable, parallel_safe)]
 fn csat_trans(
@@ -139,60 +103,42 @@ fn csat_trans(
     const F: &str = "csat";
     let Some(rating) = rating else { return Some(state) };
     let scale = i64::from(scale.unwrap_or_else(|| raise(F, HealthError::null("scale must not be NULL"))));
-    let top = signals::csat_top_two(i64::from(rating), scale).or_raise(F);
-    let row = CsatState {
-        top: u64::from(top),
-        total: 1,
-        scale,
-    };
-    // SAFETY: this aggregate only ever stores CsatState.
-    match unsafe { agg::state_mut::<CsatState>(&mut state) } {
+    // SAFETY: this aggregate only ever stores a Csat.
+    match unsafe { agg::state_mut::<Csat>(&mut state) } {
         Some(c) => {
-            c.merge(&row);
+            c.add(i64::from(rating), scale).or_raise(F);
             Some(state)
         }
-        None => Some(agg::new_plain_state(fcinfo, F, row)),
+        None => {
+            let mut c = Csat::default();
+            c.add(i64::from(rating), scale).or_raise(F);
+            Some(agg::new_plain_state(fcinfo, F, c))
+        }
     }
 }
 
 #[pg_extern(immutable, parallel_safe)]
 fn csat_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CsatState>(fcinfo, "csat", current, other, |a, b| {
-        a.merge(b);
-        Ok(())
-    })
+    agg::combine::<Csat>(fcinfo, "csat", current, other, |a, b| a.merge(b))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn csat_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores CsatState.
-    match unsafe { agg::state_mut::<CsatState>(&mut state) } {
-        Some(c) => [c.top.to_le_bytes(), c.total.to_le_bytes(), c.scale.to_le_bytes()].concat(),
-        None => Vec::new(),
-    }
+    // SAFETY: this aggregate only ever stores a Csat.
+    unsafe { agg::state_mut::<Csat>(&mut state) }
+        .map(|c| c.to_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn csat_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    if bytes.len() != 24 {
-        raise(
-            "csat",
-            HealthError::text(format!("invalid CSAT state of {} bytes", bytes.len())),
-        );
-    }
-    let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
-    Some(Internal::new(CsatState {
-        top: at(0),
-        total: at(8),
-        scale: at(16) as i64,
-    }))
+    Some(Internal::new(Csat::from_bytes(bytes).or_raise("csat")))
 }
 
 #[pg_extern(immutable, parallel_safe)]
 fn csat_final(mut state: Internal) -> Option<f64> {
-    // SAFETY: this aggregate only ever stores CsatState.
-    let c = unsafe { agg::state_mut::<CsatState>(&mut state) }?;
-    (c.total > 0).then(|| 100.0 * c.top as f64 / c.total as f64)
+    // SAFETY: this aggregate only ever stores a Csat.
+    unsafe { agg::state_mut::<Csat>(&mut state) }?.value()
 }
 
 // ---- action points ----

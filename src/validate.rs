@@ -2,11 +2,10 @@
 //! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY`.
 
 use health_core::score::CompensatedSum;
-use health_core::validate::{fit_logistic, Brier, Design, Outcomes};
+use health_core::validate::{calibration_json, fit_logistic, Brier, Design, Outcomes};
 use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB};
-use serde_json::json;
 
 use crate::agg;
 use crate::args::FloatArray;
@@ -153,20 +152,7 @@ fn calibration_final(mut state: Internal) -> Option<JsonB> {
     let buckets = o
         .calibration(o.parameter().unwrap_or(10.0) as i64)
         .or_raise("calibration");
-    let items: Vec<serde_json::Value> = buckets
-        .iter()
-        .map(|b| {
-            json!({
-                "low": b.low,
-                "high": b.high,
-                "count": b.count,
-                "churned": b.churned,
-                "churn_rate": (b.count > 0).then(|| b.churned as f64 / b.count as f64),
-                "mean_score": (b.count > 0).then(|| b.score_sum / b.count as f64),
-            })
-        })
-        .collect();
-    Some(JsonB(serde_json::Value::Array(items)))
+    Some(JsonB(calibration_json(&buckets)))
 }
 
 // ---- brier ----
@@ -306,19 +292,7 @@ fn fit_final(mut state: Internal) -> Option<JsonB> {
     // SAFETY: fit_weights only ever stores a Design.
     let d = unsafe { agg::state_mut::<Design>(&mut state) }?;
     let fit = fit_logistic(d, d.l2).or_raise(FIT);
-    Some(JsonB(json!({
-        "intercept": fit.intercept,
-        "coefficients": fit.coefficients,
-        "standard_errors": fit.standard_errors,
-        "intercept_standard_error": fit.intercept_standard_error,
-        "iterations": fit.iterations,
-        "converged": fit.converged,
-        "log_likelihood": fit.log_likelihood,
-        "auc": fit.auc,
-        "weights": fit.weights,
-        "rows": d.rows(),
-        "l2": d.l2,
-    })))
+    Some(JsonB(fit.to_json(d.rows(), d.l2)))
 }
 
 extension_sql!(

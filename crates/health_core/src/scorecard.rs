@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::{json, Number, Value};
 
 use crate::error::{check_score, check_weight, finite, num, ErrorKind, HealthError, Result};
 use crate::format::SCORECARD;
@@ -559,6 +560,34 @@ fn same_weight(metric: &str, a: f64, b: f64) -> Result<()> {
         num(a),
         num(b)
     )))
+}
+
+/// `contributions`' answer: one object per metric, in the order given.
+pub fn contributions_json(parts: &[Contribution]) -> Value {
+    Value::Array(
+        parts
+            .iter()
+            .map(|c| {
+                json!({
+                    "metric": c.metric,
+                    "score": c.score.map(whole_or_float).unwrap_or(Value::Null),
+                    "weight": whole_or_float(c.weight),
+                    "weight_share": whole_or_float(c.weight_share),
+                    "points": whole_or_float(c.points),
+                    "points_lost": whole_or_float(c.points_lost),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Whole numbers print as integers (80, not 80.0) in the jsonb output.
+fn whole_or_float(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::Number(Number::from(v as i64))
+    } else {
+        Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! penalties, score trends and sparklines. The math only; the SQL layer
 //! wraps these as aggregates and scalar functions.
 
+use serde_json::{json, Value};
+
 use crate::error::{finite, num, HealthError, Result};
 use crate::format::TREND;
 
@@ -48,6 +50,22 @@ pub struct NpsCounts {
 }
 
 impl NpsCounts {
+    /// `nps_breakdown`'s answer: counts, shares (null without answers) and NPS.
+    pub fn breakdown_json(&self) -> Value {
+        let n = self.responses() as f64;
+        let share = |k: u64| if n > 0.0 { json!(k as f64 / n) } else { json!(null) };
+        json!({
+            "responses": self.responses(),
+            "promoters": self.promoters,
+            "passives": self.passives,
+            "detractors": self.detractors,
+            "promoter_share": share(self.promoters),
+            "passive_share": share(self.passives),
+            "detractor_share": share(self.detractors),
+            "nps": self.nps(),
+        })
+    }
+
     pub fn add(&mut self, rating: i64) -> Result<()> {
         match NpsCategory::of(rating)? {
             NpsCategory::Promoter => self.promoters += 1,
@@ -106,6 +124,70 @@ pub fn check_csat_scale(scale: i64) -> Result<()> {
 
 /// Whether a 1..scale answer is in the top two boxes (`scale` and `scale-1`:
 /// 4–5 on 1–5, 6–7 on 1–7, 9–10 on 1–10).
+/// The CSAT aggregate's state: top-two-box answers, all answers, and the
+/// scale they were given on (one scale per group).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Csat {
+    pub top: u64,
+    pub total: u64,
+    pub scale: i64,
+}
+
+impl Csat {
+    /// One answer on a 1..scale survey.
+    pub fn add(&mut self, rating: i64, scale: i64) -> Result<()> {
+        let top = csat_top_two(rating, scale)?;
+        self.merge(&Csat {
+            top: u64::from(top),
+            total: 1,
+            scale,
+        })
+    }
+
+    pub fn merge(&mut self, other: &Csat) -> Result<()> {
+        if other.total > 0 && self.total > 0 && other.scale != self.scale {
+            return Err(HealthError::invalid(format!(
+                "one group mixes scales {} and {}",
+                self.scale, other.scale
+            )));
+        }
+        if self.total == 0 {
+            self.scale = other.scale;
+        }
+        self.top += other.top;
+        self.total += other.total;
+        Ok(())
+    }
+
+    /// % of answers in the top two boxes; `None` without answers.
+    pub fn value(&self) -> Option<f64> {
+        (self.total > 0).then(|| 100.0 * self.top as f64 / self.total as f64)
+    }
+
+    pub fn to_bytes(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        out[..8].copy_from_slice(&self.top.to_le_bytes());
+        out[8..16].copy_from_slice(&self.total.to_le_bytes());
+        out[16..].copy_from_slice(&self.scale.to_le_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Csat> {
+        if bytes.len() != 24 {
+            return Err(HealthError::text(format!(
+                "invalid CSAT state of {} bytes",
+                bytes.len()
+            )));
+        }
+        let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        Ok(Csat {
+            top: at(0),
+            total: at(8),
+            scale: at(16) as i64,
+        })
+    }
+}
+
 pub fn csat_top_two(rating: i64, scale: i64) -> Result<bool> {
     check_csat_scale(scale)?;
     if !(1..=scale).contains(&rating) {
@@ -413,6 +495,28 @@ pub fn sparkline(values: &[Option<f64>]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csat_counts_top_two_boxes_and_refuses_mixed_scales() {
+        let mut c = Csat::default();
+        for r in [5, 4, 3, 1] {
+            c.add(r, 5).unwrap();
+        }
+        assert_eq!(c.value(), Some(50.0));
+        assert_eq!(Csat::from_bytes(&c.to_bytes()).unwrap(), c);
+        assert!(c.add(7, 7).unwrap_err().message.contains("mixes scales 5 and 7"));
+        assert_eq!(Csat::default().value(), None);
+        let b = NpsCounts {
+            promoters: 2,
+            passives: 1,
+            detractors: 1,
+        }
+        .breakdown_json();
+        assert_eq!(
+            (b["nps"].as_f64(), b["promoter_share"].as_f64()),
+            (Some(25.0), Some(0.5))
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

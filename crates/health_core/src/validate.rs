@@ -2,6 +2,8 @@
 //! calibration, Brier score, and L2-regularised logistic regression by
 //! Newton/IRLS with suggested weights. The math only.
 
+use serde_json::{json, Value};
+
 use crate::error::{finite, num, HealthError, Result};
 use crate::resources::{self, Ticker};
 use crate::score::CompensatedSum;
@@ -470,6 +472,44 @@ fn row_log_likelihood(eta: f64, y: f64) -> f64 {
 /// Logistic regression of churn on the features (plus an intercept) by
 /// Newton/IRLS, with an L2 penalty `l2 * Σβ²/2` on the coefficients (not the
 /// intercept).
+/// `calibration`'s answer: one object per bucket.
+pub fn calibration_json(buckets: &[CalibrationBucket]) -> Value {
+    Value::Array(
+        buckets
+            .iter()
+            .map(|b| {
+                json!({
+                    "low": b.low,
+                    "high": b.high,
+                    "count": b.count,
+                    "churned": b.churned,
+                    "churn_rate": (b.count > 0).then(|| b.churned as f64 / b.count as f64),
+                    "mean_score": (b.count > 0).then(|| b.score_sum / b.count as f64),
+                })
+            })
+            .collect(),
+    )
+}
+
+impl Fit {
+    /// `fit_weights`' answer, with the rows and the penalty it was fitted with.
+    pub fn to_json(&self, rows: usize, l2: f64) -> Value {
+        json!({
+            "intercept": self.intercept,
+            "coefficients": self.coefficients,
+            "standard_errors": self.standard_errors,
+            "intercept_standard_error": self.intercept_standard_error,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "log_likelihood": self.log_likelihood,
+            "auc": self.auc,
+            "weights": self.weights,
+            "rows": rows,
+            "l2": l2,
+        })
+    }
+}
+
 pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
     finite("l2", l2)?;
     if l2 < 0.0 {
