@@ -28,14 +28,6 @@ fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, function: &str) -> pg_sys
     context
 }
 
-/// Moves `state` into the aggregate memory context; it is dropped when that
-/// context is reset or deleted.
-pub fn new_state<T>(fcinfo: pg_sys::FunctionCallInfo, function: &str, state: T) -> Internal {
-    let context = aggregate_context(fcinfo, function);
-    // SAFETY: context is a valid memory context for the whole aggregation.
-    unsafe { PgMemoryContexts::For(context).switch_to(|_| Internal::new(state)) }
-}
-
 /// Copies a plain-data `state` into the aggregate memory context: no Rust
 /// allocation and no drop callback, so a million groups cost a million
 /// pallocs and nothing at reset.
@@ -51,7 +43,7 @@ pub fn new_plain_state<T: Copy>(fcinfo: pg_sys::FunctionCallInfo, function: &str
 
 /// The state behind an `internal` argument, if any.
 ///
-/// SAFETY: the caller names the type it stored with [`new_state`] for this
+/// SAFETY: the caller names the type it stored with [`update`] for this
 /// aggregate; PostgreSQL hands each aggregate only its own states.
 pub unsafe fn state_mut<T>(state: &mut Internal) -> Option<&mut T> {
     unsafe { state.get_mut::<T>() }

@@ -179,17 +179,22 @@ fn profile_final(mut state: Internal) -> Option<Profile> {
 // ---- rollup(profile) ----
 
 #[pg_extern(immutable, parallel_safe)]
-fn profile_rollup_trans(mut state: Internal, p: Option<Profile>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
+fn profile_rollup_trans(state: Internal, p: Option<Profile>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
     const ROLLUP: &str = "rollup";
     let Some(p) = p else { return Some(state) };
     let part = CoreProfile::from_bytes(&p.0).or_raise(ROLLUP);
     // SAFETY: this aggregate only ever stores a CoreProfile.
-    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
-        Some(whole) => {
-            whole.merge(&part);
-            Some(state)
-        }
-        None => Some(agg::new_state(fcinfo, ROLLUP, part)),
+    unsafe {
+        agg::update(
+            fcinfo,
+            ROLLUP,
+            state,
+            || Ok(CoreProfile::new()),
+            |whole| {
+                whole.merge(&part);
+                Ok(())
+            },
+        )
     }
 }
 

@@ -147,23 +147,14 @@ const ROLLUP: &str = "rollup";
 
 #[pg_extern(immutable, parallel_safe)]
 fn scorecard_rollup_trans(
-    mut state: Internal,
+    state: Internal,
     card: Option<Scorecard>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Internal> {
     let Some(card) = card else { return Some(state) };
+    let card = card.decode();
     // SAFETY: this aggregate only ever stores a Rollup.
-    match unsafe { agg::state_mut::<Rollup>(&mut state) } {
-        Some(rollup) => {
-            rollup.add(&card.decode()).or_raise(ROLLUP);
-            Some(state)
-        }
-        None => {
-            let mut rollup = Rollup::new();
-            rollup.add(&card.decode()).or_raise(ROLLUP);
-            Some(agg::new_state(fcinfo, ROLLUP, rollup))
-        }
-    }
+    unsafe { agg::update(fcinfo, ROLLUP, state, || Ok(Rollup::new()), |rollup| rollup.add(&card)) }
 }
 
 #[pg_extern(immutable, parallel_safe)]

@@ -35,8 +35,8 @@ class Run:
         self.failed += not good
         print(f"{'ok' if good else 'FAILED'} {name}" + (f": {detail}" if detail else ""), flush=True)
 
-    def cluster(self, *args, env=None):
-        subprocess.run([os.path.join(self.a.root, "scripts", "cluster"), *args], check=True, env=env)
+    def cluster(self, *args):
+        subprocess.run([os.path.join(self.a.root, "scripts", "cluster"), *args], check=True)
 
     def cluster_dir(self, name):
         return subprocess.run([os.path.join(self.a.root, "scripts", "cluster"), "dir", name],
