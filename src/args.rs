@@ -139,7 +139,7 @@ impl<'a> FloatArray<'a> {
                 None => len,
                 Some(bits) => (0..len).filter(|&i| bits[i / 8] & (1 << (i % 8)) != 0).count(),
             };
-            let values = if (data as usize) % std::mem::align_of::<f64>() == 0 {
+            let values = if (data as usize).is_multiple_of(std::mem::align_of::<f64>()) {
                 std::borrow::Cow::Borrowed(std::slice::from_raw_parts(data as *const f64, present))
             } else {
                 std::borrow::Cow::Owned(

@@ -13,7 +13,7 @@ use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as 
 use pgrx::prelude::*;
 use pgrx::{Internal, StringInfo};
 
-use crate::agg;
+use crate::agg::aggregate;
 use crate::args::{borrowed_argument, detoasted, f64_bytes, FloatArray, TextArray, Word};
 use crate::callsite::{self, CallSite, Part};
 use crate::errors::OrRaise;
@@ -132,74 +132,20 @@ COMMENT ON TYPE profile IS
 
 // ---- profile(value) ----
 
-const PROFILE: &str = "profile";
-
-#[pg_extern(immutable, parallel_safe)]
-fn profile_trans(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    let Some(value) = value else { return Some(state) };
-    // SAFETY: this aggregate only ever stores a CoreProfile.
-    unsafe { agg::update(fcinfo, PROFILE, state, || Ok(CoreProfile::new()), |p| p.add(value)) }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn profile_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CoreProfile>(fcinfo, PROFILE, current, other, |a, b| {
-        a.merge(b);
-        Ok(())
-    })
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn profile_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate and rollup(profile) only ever store a CoreProfile.
-    match unsafe { agg::state_mut::<CoreProfile>(&mut state) } {
-        Some(p) if p.count() > 0 => p.to_bytes().or_raise(PROFILE),
-        _ => Vec::new(),
+aggregate! {
+    aggregate "profile", state CoreProfile;
+    defines support (profile_combine, profile_serial, profile_deserial);
+    requires (Profile);
+    transition profile_trans(value: Option<f64>) {
+        value
     }
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn profile_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    if bytes.is_empty() {
-        return Some(Internal::new(CoreProfile::new()));
+    finalize profile_final(p) -> Profile {
+        if p.count() == 0 {
+            return None;
+        }
+        Some(Profile(p.to_bytes().or_raise("profile")))
     }
-    Some(Internal::new(CoreProfile::from_bytes(bytes).or_raise(PROFILE)))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn profile_final(mut state: Internal) -> Option<Profile> {
-    // SAFETY: this aggregate and rollup(profile) only ever store a CoreProfile.
-    let p = unsafe { agg::state_mut::<CoreProfile>(&mut state) }?;
-    if p.count() == 0 {
-        return None;
-    }
-    Some(Profile(p.to_bytes().or_raise(PROFILE)))
-}
-
-// ---- rollup(profile) ----
-
-#[pg_extern(immutable, parallel_safe)]
-fn profile_rollup_trans(state: Internal, p: Option<Profile>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    const ROLLUP: &str = "rollup";
-    let Some(p) = p else { return Some(state) };
-    let part = CoreProfile::from_bytes(&p.0).or_raise(ROLLUP);
-    // SAFETY: this aggregate only ever stores a CoreProfile.
-    unsafe {
-        agg::update(
-            fcinfo,
-            ROLLUP,
-            state,
-            || Ok(CoreProfile::new()),
-            |whole| {
-                whole.merge(&part);
-                Ok(())
-            },
-        )
-    }
-}
-
-extension_sql!(
-    r#"
+    sql "profile" r#"
 CREATE AGGREGATE profile(value double precision) (
     sfunc = profile_trans,
     stype = internal,
@@ -212,7 +158,20 @@ CREATE AGGREGATE profile(value double precision) (
 );
 COMMENT ON AGGREGATE profile(double precision) IS
     'Profiles a population of values (NULLs skipped): moments and a mergeable quantile sketch. Read it with percentile_rank(), quantile(), scale_profile(), quantile_tier().';
+"#;
+}
 
+// ---- rollup(profile) ----
+
+aggregate! {
+    aggregate "rollup", state CoreProfile;
+    shares support (profile_combine, profile_serial, profile_deserial);
+    requires (Profile);
+    transition profile_rollup_trans(p: Option<Profile>) {
+        Some(CoreProfile::from_bytes(&p?.0).or_raise("rollup"))
+    }
+    shares final (profile_final);
+    sql "profile_rollup" r#"
 CREATE AGGREGATE rollup(p profile) (
     sfunc = profile_rollup_trans,
     stype = internal,
@@ -225,18 +184,8 @@ CREATE AGGREGATE rollup(p profile) (
 );
 COMMENT ON AGGREGATE rollup(profile) IS
     'Merges profiles (days into a month, segments into the company) into the profile of all their values.';
-"#,
-    name = "profile_aggregates",
-    requires = [
-        Profile,
-        profile_trans,
-        profile_combine,
-        profile_serial,
-        profile_deserial,
-        profile_final,
-        profile_rollup_trans
-    ]
-);
+"#;
+}
 
 // ---- accessors ----
 

@@ -4,9 +4,8 @@
 use health_core::score::{self as scoring, Missing, WeightedMean};
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::Internal;
 
-use crate::agg;
+use crate::agg::aggregate;
 use crate::args::{FloatArray, Word};
 use crate::errors::{raise, OrRaise};
 
@@ -29,75 +28,21 @@ fn weighted_score(
     result.or_raise(F)
 }
 
-// ---- score_agg(score, weight): internal state = WeightedMean ----
-
-const SCORE_AGG: &str = "score_agg";
-
-#[pg_extern(immutable, parallel_safe)]
-fn score_agg_trans(
-    mut state: Internal,
-    score: Option<f64>,
-    weight: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    let Some(score) = score else {
-        return Some(state);
-    };
-    let Some(weight) = weight else {
-        raise(
-            SCORE_AGG,
-            HealthError::null("weight must not be NULL for a measured score"),
-        );
-    };
-    // SAFETY: this aggregate only ever stores a WeightedMean.
-    match unsafe { agg::state_mut::<WeightedMean>(&mut state) } {
-        Some(mean) => {
-            mean.add(score, weight).or_raise(SCORE_AGG);
-            Some(state)
-        }
-        None => {
-            let mut mean = WeightedMean::default();
-            mean.add(score, weight).or_raise(SCORE_AGG);
-            Some(agg::new_plain_state(fcinfo, SCORE_AGG, mean))
-        }
+aggregate! {
+    aggregate "score_agg", state WeightedMean;
+    defines support (score_agg_combine, score_agg_serial, score_agg_deserial);
+    transition score_agg_trans(score: Option<f64>, weight: Option<f64>) {
+        let score = score?; // a missing score adds nothing
+        let Some(weight) = weight else {
+            raise(
+                "score_agg",
+                HealthError::null("weight must not be NULL for a measured score"),
+            );
+        };
+        Some((score, weight))
     }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn score_agg_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<WeightedMean>(fcinfo, SCORE_AGG, current, other, |a, b| {
-        a.merge(b);
-        Ok(())
-    })
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn score_agg_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores a WeightedMean.
-    let mean = unsafe { agg::state_mut::<WeightedMean>(&mut state) }
-        .copied()
-        .unwrap_or_default();
-    mean.to_bytes().to_vec()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn score_agg_deserial(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    Some(agg::new_plain_state(
-        fcinfo,
-        SCORE_AGG,
-        WeightedMean::from_bytes(bytes).or_raise(SCORE_AGG),
-    ))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn score_agg_final(mut state: Internal) -> Option<f64> {
-    // SAFETY: this aggregate only ever stores a WeightedMean.
-    let mean = unsafe { agg::state_mut::<WeightedMean>(&mut state) }?;
-    mean.mean().or_raise(SCORE_AGG)
-}
-
-extension_sql!(
-    r#"
+    finalize score_agg_final(mean) -> f64 { mean.mean().or_raise("score_agg") }
+    sql "score_agg" r#"
 CREATE AGGREGATE score_agg(score double precision, weight double precision) (
     sfunc = score_agg_trans,
     stype = internal,
@@ -110,16 +55,8 @@ CREATE AGGREGATE score_agg(score double precision, weight double precision) (
 );
 COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
     'Weighted mean of the measured (non-NULL) scores: the fast path when no breakdown is needed.';
-"#,
-    name = "score_agg",
-    requires = [
-        score_agg_trans,
-        score_agg_combine,
-        score_agg_serial,
-        score_agg_deserial,
-        score_agg_final
-    ]
-);
+"#;
+}
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

@@ -9,7 +9,7 @@ use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
-use crate::agg;
+use crate::agg::aggregate;
 use crate::args::{borrowed_argument, Word};
 use crate::errors::{raise, OrRaise};
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
@@ -88,102 +88,25 @@ extension_sql!(
 
 // ---- scorecard(metric, score, weight) ----
 
-const SCORECARD: &str = "scorecard";
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_trans(
-    state: Internal,
-    metric: Option<&str>,
-    score: Option<f64>,
-    weight: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    // A row without a metric (an account LEFT JOINed to no metrics) adds nothing.
-    let Some(metric) = metric else {
-        return Some(state);
-    };
-    let Some(weight) = weight else {
-        raise(
-            SCORECARD,
-            HealthError::null(format!("weight of metric \"{metric}\" must not be NULL")),
-        );
-    };
-    // SAFETY: this aggregate only ever stores a CoreScorecard.
-    unsafe {
-        agg::update(fcinfo, SCORECARD, state, CoreScorecard::with_room, |card| {
-            card.push(metric, score, weight)
-        })
+aggregate! {
+    aggregate "scorecard", state CoreScorecard;
+    defines support (scorecard_combine, scorecard_serial, scorecard_deserial);
+    requires (Scorecard);
+    transition scorecard_trans(metric: Option<&str>, score: Option<f64>, weight: Option<f64>) {
+        // A row without a metric (an account LEFT JOINed to no metrics) adds nothing.
+        let metric = metric?;
+        let Some(weight) = weight else {
+            raise(
+                "scorecard",
+                HealthError::null(format!("weight of metric \"{metric}\" must not be NULL")),
+            );
+        };
+        Some((metric, score, weight))
     }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CoreScorecard>(fcinfo, SCORECARD, current, other, |a, b| a.merge(b))
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores a CoreScorecard.
-    unsafe { agg::state_mut::<CoreScorecard>(&mut state) }
-        .map(|c| c.to_bytes())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(CoreScorecard::from_bytes(bytes).or_raise(SCORECARD)))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_final(mut state: Internal) -> Option<Scorecard> {
-    // SAFETY: this aggregate only ever stores a CoreScorecard.
-    let card = unsafe { agg::state_mut::<CoreScorecard>(&mut state) }?;
-    Some(Scorecard(card.finish_to_bytes().or_raise(SCORECARD)))
-}
-
-// ---- rollup(scorecard) ----
-
-const ROLLUP: &str = "rollup";
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_rollup_trans(
-    state: Internal,
-    card: Option<Scorecard>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    let Some(card) = card else { return Some(state) };
-    let card = card.decode();
-    // SAFETY: this aggregate only ever stores a Rollup.
-    unsafe { agg::update(fcinfo, ROLLUP, state, || Ok(Rollup::new()), |rollup| rollup.add(&card)) }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_rollup_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<Rollup>(fcinfo, ROLLUP, current, other, |a, b| a.merge(b))
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_rollup_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores a Rollup.
-    unsafe { agg::state_mut::<Rollup>(&mut state) }
-        .map(|r| r.to_bytes())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_rollup_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(Rollup::from_bytes(bytes).or_raise(ROLLUP)))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn scorecard_rollup_final(mut state: Internal) -> Option<Scorecard> {
-    // SAFETY: this aggregate only ever stores a Rollup.
-    let rollup = unsafe { agg::state_mut::<Rollup>(&mut state) }?;
-    Some(Scorecard::encode(&rollup.finish().or_raise(ROLLUP)))
-}
-
-extension_sql!(
-    r#"
+    finalize scorecard_final(card) -> Scorecard {
+        Some(Scorecard(card.finish_to_bytes().or_raise("scorecard")))
+    }
+    sql "scorecard" r#"
 CREATE AGGREGATE scorecard(metric text, score double precision, weight double precision) (
     sfunc = scorecard_trans,
     stype = internal,
@@ -196,7 +119,22 @@ CREATE AGGREGATE scorecard(metric text, score double precision, weight double pr
 );
 COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
     'Collects one account''s (metric, score, weight) rows into a scorecard; read it with score(), coverage(), contributions(), weakest().';
+"#;
+}
 
+// ---- rollup(scorecard) ----
+
+aggregate! {
+    aggregate "rollup", state Rollup;
+    defines support (scorecard_rollup_combine, scorecard_rollup_serial, scorecard_rollup_deserial);
+    requires (Scorecard);
+    transition scorecard_rollup_trans(card: Option<Scorecard>) {
+        Some(card?.decode())
+    }
+    finalize scorecard_rollup_final(rollup) -> Scorecard {
+        Some(Scorecard::encode(&rollup.finish().or_raise("rollup")))
+    }
+    sql "scorecard_rollup" r#"
 CREATE AGGREGATE rollup(sc scorecard) (
     sfunc = scorecard_rollup_trans,
     stype = internal,
@@ -209,22 +147,8 @@ CREATE AGGREGATE rollup(sc scorecard) (
 );
 COMMENT ON AGGREGATE rollup(scorecard) IS
     'Merges scorecards of the same metrics (child accounts into a parent, days into a month) by averaging each metric''s score.';
-"#,
-    name = "scorecard_aggregates",
-    requires = [
-        Scorecard,
-        scorecard_trans,
-        scorecard_combine,
-        scorecard_serial,
-        scorecard_deserial,
-        scorecard_final,
-        scorecard_rollup_trans,
-        scorecard_rollup_combine,
-        scorecard_rollup_serial,
-        scorecard_rollup_deserial,
-        scorecard_rollup_final
-    ]
-);
+"#;
+}
 
 // ---- accessors ----
 

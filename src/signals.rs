@@ -9,7 +9,7 @@ use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
-use crate::agg;
+use crate::agg::aggregate;
 use crate::args::FloatArray;
 use crate::errors::{raise, OrRaise};
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
@@ -39,167 +39,99 @@ fn nps_category(rating: i32) -> &'static str {
     NpsCategory::of(i64::from(rating)).or_raise("nps_category").name()
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn nps_trans(mut state: Internal, rating: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    const F: &str = "nps";
-    let Some(rating) = rating else { return Some(state) };
-    // SAFETY: this aggregate only ever stores NpsCounts.
-    match unsafe { agg::state_mut::<NpsCounts>(&mut state) } {
-        Some(c) => {
-            c.add(i64::from(rating)).or_raise(F);
-            Some(state)
-        }
-        None => {
-            let mut c = NpsCounts::default();
-            c.add(i64::from(rating)).or_raise(F);
-            Some(agg::new_plain_state(fcinfo, F, c))
-        }
+aggregate! {
+    aggregate "nps", state NpsCounts;
+    defines support (nps_combine, nps_serial, nps_deserial);
+    transition nps_trans(rating: Option<i32>) {
+        Some(i64::from(rating?))
     }
+    finalize nps_final(counts) -> f64 { counts.nps() }
+    sql "nps" r#"
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+"#;
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn nps_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<NpsCounts>(fcinfo, "nps", current, other, |a, b| {
-        a.merge(b);
-        Ok(())
-    })
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn nps_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores NpsCounts.
-    unsafe { agg::state_mut::<NpsCounts>(&mut state) }
-        .map(|c| c.to_bytes().to_vec())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn nps_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(NpsCounts::from_bytes(bytes).or_raise("nps")))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn nps_final(mut state: Internal) -> Option<f64> {
-    // SAFETY: this aggregate only ever stores NpsCounts.
-    unsafe { agg::state_mut::<NpsCounts>(&mut state) }?.nps()
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn nps_breakdown_final(mut state: Internal) -> Option<JsonB> {
-    // SAFETY: this aggregate only ever stores NpsCounts.
-    let c = unsafe { agg::state_mut::<NpsCounts>(&mut state) }?;
-    Some(JsonB(c.breakdown_json()))
+aggregate! {
+    aggregate "nps_breakdown", state NpsCounts;
+    shares support (nps_combine, nps_serial, nps_deserial);
+    shares transition (nps_trans);
+    finalize nps_breakdown_final(counts) -> JsonB { Some(JsonB(counts.breakdown_json())) }
+    sql "nps_breakdown" r#"
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+"#;
 }
 
 // ---- CSAT ----
 
-#[pg_extern(immutable, parallel_safe)]
-fn csat_trans(
-    mut state: Internal,
-    rating: Option<i32>,
-    scale: Option<i32>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    const F: &str = "csat";
-    let Some(rating) = rating else { return Some(state) };
-    let scale = i64::from(scale.unwrap_or_else(|| raise(F, HealthError::null("scale must not be NULL"))));
-    // SAFETY: this aggregate only ever stores a Csat.
-    match unsafe { agg::state_mut::<Csat>(&mut state) } {
-        Some(c) => {
-            c.add(i64::from(rating), scale).or_raise(F);
-            Some(state)
-        }
-        None => {
-            let mut c = Csat::default();
-            c.add(i64::from(rating), scale).or_raise(F);
-            Some(agg::new_plain_state(fcinfo, F, c))
-        }
+aggregate! {
+    aggregate "csat", state Csat;
+    defines support (csat_combine, csat_serial, csat_deserial);
+    transition csat_trans(rating: Option<i32>, scale: Option<i32>) {
+        let rating = rating?;
+        let scale = scale.unwrap_or_else(|| raise("csat", HealthError::null("scale must not be NULL")));
+        Some((i64::from(rating), i64::from(scale)))
     }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn csat_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<Csat>(fcinfo, "csat", current, other, |a, b| a.merge(b))
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn csat_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores a Csat.
-    unsafe { agg::state_mut::<Csat>(&mut state) }
-        .map(|c| c.to_bytes().to_vec())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn csat_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(Csat::from_bytes(bytes).or_raise("csat")))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn csat_final(mut state: Internal) -> Option<f64> {
-    // SAFETY: this aggregate only ever stores a Csat.
-    unsafe { agg::state_mut::<Csat>(&mut state) }?.value()
+    // The one-argument form: the 1-5 scale.
+    transition csat_trans_5(rating: Option<i32>) {
+        Some((i64::from(rating?), 5))
+    }
+    finalize csat_final(csat) -> f64 { csat.value() }
+    sql "csat" r#"
+CREATE AGGREGATE csat(rating integer, scale integer) (
+    sfunc = csat_trans, stype = internal, combinefunc = csat_combine,
+    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
+    sspace = 24, parallel = safe
+);
+-- The one-argument form: the 1-5 scale.
+CREATE AGGREGATE csat(rating integer) (
+    sfunc = csat_trans_5, stype = internal, combinefunc = csat_combine,
+    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE csat(integer, integer) IS 'CSAT: % of responses in the top two boxes of a 1..scale survey.';
+COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answers.';
+"#;
 }
 
 // ---- action points ----
 
-#[pg_extern(immutable, parallel_safe)]
-fn points_trans(
-    mut state: Internal,
-    points: Option<f64>,
-    at: Option<TimestampWithTimeZone>,
-    as_of: Option<TimestampWithTimeZone>,
-    half_life: Option<Interval>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    const F: &str = "points";
-    let (Some(points), Some(at)) = (points, at) else {
-        return Some(state);
-    };
-    let as_of = as_of.unwrap_or_else(|| raise(F, HealthError::null("as_of must not be NULL")));
-    let half_life = half_life.unwrap_or_else(|| raise(F, HealthError::null("half_life must not be NULL")));
-    health_core::error::finite("points", points).or_raise(F);
-    let age = (micros(as_of, F, "as_of") - micros(at, F, "at")) as f64;
-    let decayed = points * signals::decay(age, interval_micros(half_life)).or_raise(F);
-    // SAFETY: this aggregate only ever stores a CompensatedSum.
-    match unsafe { agg::state_mut::<CompensatedSum>(&mut state) } {
-        Some(sum) => {
-            sum.add(decayed);
-            Some(state)
-        }
-        None => {
-            let mut sum = CompensatedSum::default();
-            sum.add(decayed);
-            Some(agg::new_plain_state(fcinfo, F, sum))
-        }
+aggregate! {
+    aggregate "points", state CompensatedSum;
+    defines support (points_combine, points_serial, points_deserial);
+    transition points_trans(
+        points: Option<f64>,
+        at: Option<TimestampWithTimeZone>,
+        as_of: Option<TimestampWithTimeZone>,
+        half_life: Option<Interval>
+    ) {
+        const F: &str = "points";
+        let (points, at) = (points?, at?);
+        let as_of = as_of.unwrap_or_else(|| raise(F, HealthError::null("as_of must not be NULL")));
+        let half_life = half_life.unwrap_or_else(|| raise(F, HealthError::null("half_life must not be NULL")));
+        health_core::error::finite("points", points).or_raise(F);
+        let age = (micros(as_of, F, "as_of") - micros(at, F, "at")) as f64;
+        Some(points * signals::decay(age, interval_micros(half_life)).or_raise(F))
     }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn points_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CompensatedSum>(fcinfo, "points", current, other, |a, b| {
-        a.merge(b);
-        Ok(())
-    })
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn points_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: this aggregate only ever stores a CompensatedSum.
-    unsafe { agg::state_mut::<CompensatedSum>(&mut state) }
-        .map(|s| s.to_bytes().to_vec())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn points_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(CompensatedSum::from_bytes(bytes).or_raise("points")))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn points_final(mut state: Internal) -> Option<f64> {
-    // SAFETY: this aggregate only ever stores a CompensatedSum.
-    Some(unsafe { agg::state_mut::<CompensatedSum>(&mut state) }?.value())
+    finalize points_final(sum) -> f64 { Some(sum.value()) }
+    sql "points" r#"
+CREATE AGGREGATE points(points double precision, at timestamptz, as_of timestamptz, half_life interval) (
+    sfunc = points_trans, stype = internal, combinefunc = points_combine,
+    serialfunc = points_serial, deserialfunc = points_deserial, finalfunc = points_final,
+    sspace = 16, parallel = safe
+);
+COMMENT ON AGGREGATE points(double precision, timestamptz, timestamptz, interval) IS
+    'Sum of action points, each decayed by 0.5^((as_of - at) / half_life); events after as_of count 0.';
+"#;
 }
 
 /// 0 when the action was completed by its deadline or the deadline has not
@@ -272,92 +204,25 @@ fn trend_recv(mut buffer: Internal) -> Trend {
     )
 }
 
-#[pg_extern(immutable, parallel_safe)]
-fn trend_trans(
-    state: Internal,
-    at: Option<TimestampWithTimeZone>,
-    score: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Internal> {
-    let (Some(at), Some(score)) = (at, score) else {
-        return Some(state);
-    };
-    let at = micros(at, TREND, "at");
-    // SAFETY: trend and sparkline(at, score) only ever store a CoreTrend.
-    unsafe { agg::update(fcinfo, TREND, state, || Ok(CoreTrend::new()), |t| t.add(at, score)) }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn trend_combine(current: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    agg::combine::<CoreTrend>(fcinfo, TREND, current, other, |a, b| a.merge(b))
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn trend_serial(mut state: Internal) -> Vec<u8> {
-    // SAFETY: trend and sparkline(at, score) only ever store a CoreTrend.
-    unsafe { agg::state_mut::<CoreTrend>(&mut state) }
-        .map(|t| t.to_bytes())
-        .unwrap_or_default()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn trend_deserial(bytes: &[u8], _unused: Internal) -> Option<Internal> {
-    Some(Internal::new(CoreTrend::from_bytes(bytes).or_raise(TREND)))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn trend_final(mut state: Internal) -> Option<Trend> {
-    // SAFETY: trend only ever stores a CoreTrend.
-    let t = unsafe { agg::state_mut::<CoreTrend>(&mut state) }?;
-    t.finish();
-    Some(Trend(t.to_bytes()))
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn sparkline_agg_final(mut state: Internal) -> Option<String> {
-    // SAFETY: sparkline(at, score) only ever stores a CoreTrend.
-    let t = unsafe { agg::state_mut::<CoreTrend>(&mut state) }?;
-    t.finish();
-    let scores: Vec<Option<f64>> = t.points().iter().map(|p| Some(p.1)).collect();
-    Some(signals::sparkline(&scores).or_raise("sparkline"))
-}
-
 extension_sql!(
-    r#"
-ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);
+    "ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);",
+    name = "trend_binary_io",
+    requires = [Trend, trend_recv, trend_send]
+);
 
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-CREATE AGGREGATE csat(rating integer, scale integer) (
-    sfunc = csat_trans, stype = internal, combinefunc = csat_combine,
-    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
-    sspace = 24, parallel = safe
-);
--- The one-argument form: the 1-5 scale.
-CREATE AGGREGATE csat(rating integer) (
-    sfunc = csat_trans_5, stype = internal, combinefunc = csat_combine,
-    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE csat(integer, integer) IS 'CSAT: % of responses in the top two boxes of a 1..scale survey.';
-COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answers.';
-CREATE AGGREGATE points(points double precision, at timestamptz, as_of timestamptz, half_life interval) (
-    sfunc = points_trans, stype = internal, combinefunc = points_combine,
-    serialfunc = points_serial, deserialfunc = points_deserial, finalfunc = points_final,
-    sspace = 16, parallel = safe
-);
-COMMENT ON AGGREGATE points(double precision, timestamptz, timestamptz, interval) IS
-    'Sum of action points, each decayed by 0.5^((as_of - at) / half_life); events after as_of count 0.';
+aggregate! {
+    aggregate "trend", state CoreTrend;
+    defines support (trend_combine, trend_serial, trend_deserial);
+    requires (Trend);
+    transition trend_trans(at: Option<TimestampWithTimeZone>, score: Option<f64>) {
+        let (at, score) = (at?, score?);
+        Some((micros(at, TREND, "at"), score))
+    }
+    finalize trend_final(series) -> Trend {
+        series.finish();
+        Some(Trend(series.to_bytes()))
+    }
+    sql "trend" r#"
 CREATE AGGREGATE trend(at timestamptz, score double precision) (
     sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
     serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = trend_final,
@@ -365,47 +230,26 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
+"#;
+}
+
+aggregate! {
+    aggregate "sparkline", state CoreTrend;
+    shares support (trend_combine, trend_serial, trend_deserial);
+    shares transition (trend_trans);
+    finalize sparkline_agg_final(series) -> String {
+        series.finish();
+        let scores: Vec<Option<f64>> = series.points().iter().map(|p| Some(p.1)).collect();
+        Some(signals::sparkline(&scores).or_raise("sparkline"))
+    }
+    sql "sparkline" r#"
 CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
     sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
     serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
     sspace = 256, parallel = safe
 );
 COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-"#,
-    name = "signal_aggregates",
-    requires = [
-        Trend,
-        trend_recv,
-        trend_send,
-        nps_trans,
-        nps_combine,
-        nps_serial,
-        nps_deserial,
-        nps_final,
-        nps_breakdown_final,
-        csat_trans,
-        csat_trans_5,
-        csat_combine,
-        csat_serial,
-        csat_deserial,
-        csat_final,
-        points_trans,
-        points_combine,
-        points_serial,
-        points_deserial,
-        points_final,
-        trend_trans,
-        trend_combine,
-        trend_serial,
-        trend_deserial,
-        trend_final,
-        sparkline_agg_final
-    ]
-);
-
-#[pg_extern(immutable, parallel_safe)]
-fn csat_trans_5(state: Internal, rating: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Option<Internal> {
-    csat_trans(state, rating, Some(5), fcinfo)
+"#;
 }
 
 // ---- trend accessors ----

@@ -69,3 +69,15 @@ WITH ext AS (
 )
 SELECT * FROM described
 $describe$;
+
+-- The lines that differ between this database's extension and another
+-- description (a fresh install's, one line each), marked by where they are.
+CREATE FUNCTION pg_temp.differences_from(fresh_install text) RETURNS SETOF text LANGUAGE sql AS $differences$
+SELECT 'only after the update: ' || line FROM (
+    SELECT line FROM pg_temp.describe_extension() AS d(line)
+    EXCEPT SELECT unnest(string_to_array(fresh_install, E'\n'))) d
+UNION ALL
+SELECT 'only in a fresh install: ' || line FROM (
+    SELECT unnest(string_to_array(fresh_install, E'\n')) AS line
+    EXCEPT SELECT line FROM pg_temp.describe_extension() AS d(line)) d
+$differences$;

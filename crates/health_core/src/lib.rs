@@ -4,6 +4,8 @@
 //! extension crate only converts SQL arguments, calls these functions and maps
 //! errors to SQLSTATEs. One module per concept:
 //!
+//! - [`aggregate`]: the contract of every aggregate's state (start, add a
+//!   row, merge, to and from bytes), implemented for each state.
 //! - [`format`]: format versions of the stored types (what a later release reads).
 //! - [`model`]: scoring models as JSON data: parse, validate, evaluate, explain.
 //! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
@@ -22,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod aggregate;
 pub mod error;
 pub mod format;
 pub mod model;

@@ -632,7 +632,7 @@ mod tests {
             let (mut a, mut b) = (Trend::new(), Trend::new());
             for &(t, s) in points[..split].iter().rev() { a.add(t, s).unwrap(); }
             for &(t, s) in &points[split..] { b.add(t, s).unwrap(); }
-            b.merge(&a);
+            b.merge(&a).unwrap();
             b.finish();
             prop_assert_eq!(&whole, &b);
             prop_assert_eq!(whole.decline_streak(), b.decline_streak());

@@ -217,7 +217,7 @@ impl Outcomes {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Outcomes> {
         let bad = || HealthError::text(format!("invalid outcome state of {} bytes", bytes.len()));
-        if bytes.len() < 16 || bytes.len() % 8 != 0 {
+        if bytes.len() < 16 || !bytes.len().is_multiple_of(8) {
             return Err(bad());
         }
         let parameter = f64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad())?);
@@ -288,6 +288,23 @@ impl Brier {
 
     pub fn value(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum.value() / self.count as f64)
+    }
+
+    /// The compensated sum's 16 bytes, then the count.
+    pub fn to_bytes(&self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        out[..16].copy_from_slice(&self.sum.to_bytes());
+        out[16..].copy_from_slice(&self.count.to_le_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Brier> {
+        if bytes.len() != 24 {
+            return Err(crate::aggregate::wrong_length("Brier", 24, bytes.len()));
+        }
+        let sum = CompensatedSum::from_bytes(&bytes[..16])?;
+        let count = u64::from_le_bytes(bytes[16..].try_into().unwrap_or([0; 8]));
+        Ok(Brier { sum, count })
     }
 }
 

@@ -1,0 +1,161 @@
+//! A model applied to one account's values: sub-scores, the score, the
+//! tier with the worst-of rule, the metrics below their floor, and the
+//! explanation of a score.
+
+use serde_json::{json, Value};
+
+use super::parse::kind;
+use super::*;
+use crate::error::HealthError;
+use crate::normalise;
+use crate::profile::ProfileView;
+use crate::score::Totals;
+use crate::scorecard::Scorecard;
+
+impl Model {
+    /// Sub-score of metric `i` for `value` (None: not measured, or outside the
+    /// range under `out_of_range: null`).
+    pub fn subscore(&self, i: usize, value: Option<f64>) -> Result<Option<f64>> {
+        let m = &self.metrics[i];
+        let Some(v) = value else { return Ok(None) };
+        let hib = m.higher_is_better;
+        let result = match &m.scale {
+            Scale::Linear { lo, hi, out_of_range } => normalise::scale_linear(v, *lo, *hi, hib, *out_of_range),
+            Scale::Log { lo, hi, out_of_range } => normalise::scale_log(v, *lo, *hi, hib, *out_of_range),
+            Scale::Target { target } => normalise::scale_target(v, *target, hib).map(Some),
+            Scale::Bands { cutoffs, scores } => normalise::scale_bands(v, cutoffs, scores).map(Some),
+            Scale::Piecewise { knots, scores } => normalise::scale_piecewise(v, knots, scores).map(Some),
+            Scale::ZScore { mean, stddev } => normalise::scale_zscore(v, *mean, *stddev, hib).map(Some),
+            Scale::Profile { profile: Some(profile), by, .. } => {
+                ProfileView::new(profile).and_then(|view| view.scale(v, *by, hib)).map(Some)
+            }
+            Scale::Profile { profile: None, profile_name, .. } => Err(HealthError::invalid(format!(
+                "profile_name \"{}\" is not resolved: fetch the model with health.model_for(name), or call health.resolve_profiles(model)",
+                profile_name.as_deref().unwrap_or("")
+            ))),
+        };
+        result.map_err(|e| HealthError::new(e.kind, format!("metric \"{}\": {}", m.name, e.message)))
+    }
+
+    /// The scorecard of one account: every metric with its sub-score.
+    pub fn scorecard(&self, values: &[Option<f64>]) -> Result<Scorecard> {
+        self.check_arity(values.len())?;
+        let mut card = Scorecard::new();
+        for (i, m) in self.metrics.iter().enumerate() {
+            card.push(&m.name, self.subscore(i, values[i])?, m.weight)?;
+        }
+        card.finish()
+    }
+
+    fn check_arity(&self, n: usize) -> Result<()> {
+        if n != self.metrics.len() {
+            return Err(HealthError::array(format!(
+                "values must have one element per model metric, got {n} values for {} metrics",
+                self.metrics.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The health score, as `weighted_score` of the sub-scores would give it.
+    pub fn evaluate(&self, values: &[Option<f64>]) -> Result<Option<f64>> {
+        self.check_arity(values.len())?;
+        let mut totals = Totals::default();
+        for (i, m) in self.metrics.iter().enumerate() {
+            totals.add(i + 1, self.subscore(i, values[i])?, m.weight)?;
+        }
+        totals.score(self.missing, self.min_coverage)
+    }
+
+    /// The tier of a score under the model's scheme (no worst-of rule: that
+    /// needs the metrics, see [`Model::tier_of`]).
+    pub fn tier(&self, score: f64) -> Result<String> {
+        Ok(match &self.tiers {
+            Tiers::Bands { cutoffs, labels } => labels[tier::tier_index(score, cutoffs, labels.len())?].clone(),
+            Tiers::Color { cutoffs } => tier::color(score, cutoffs)?.to_string(),
+            Tiers::Grade => tier::grade(score)?.to_string(),
+        })
+    }
+
+    /// The metrics below their critical floor.
+    pub fn critical(&self, values: &[Option<f64>]) -> Result<Vec<&str>> {
+        let mut out = Vec::new();
+        for (i, m) in self.metrics.iter().enumerate() {
+            if let (Some(floor), Some(s)) = (m.critical_floor, self.subscore(i, values[i])?) {
+                if s < floor {
+                    out.push(m.name.as_str());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tier with the worst-of rule: `critical_tier` (default: the lowest
+    /// tier) when any critical metric is below its floor, else the score's tier.
+    pub fn tier_of(&self, values: &[Option<f64>]) -> Result<Option<String>> {
+        self.check_arity(values.len())?;
+        if !self.critical(values)?.is_empty() {
+            let lowest = self.tiers.labels().into_iter().next().unwrap_or_default();
+            return Ok(Some(self.critical_tier.clone().unwrap_or(lowest)));
+        }
+        match self.evaluate(values)? {
+            Some(score) => self.tier(score).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Values in model order from a JSON object keyed by metric name
+    /// (absent or null = not measured; other keys are ignored).
+    pub fn values_from_json(&self, metrics: &Value) -> Result<Vec<Option<f64>>> {
+        let Some(map) = metrics.as_object() else {
+            return Err(HealthError::invalid(format!(
+                "metrics must be a JSON object, got {}",
+                kind(metrics)
+            )));
+        };
+        self.metrics
+            .iter()
+            .map(|m| match map.get(&m.name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
+                    HealthError::invalid(format!("metrics.{} must be a number or null, got {}", m.name, kind(v)))
+                }),
+            })
+            .collect()
+    }
+
+    /// Score, coverage, tier (worst-of applied), the metrics below their
+    /// critical floor and the per-metric contributions of §2.
+    pub fn explain(&self, values: &[Option<f64>]) -> Result<Value> {
+        let card = self.scorecard(values)?;
+        let score = card.score(self.missing, self.min_coverage)?;
+        let contributions: Vec<Value> = match card.contributions(self.missing)? {
+            None => Vec::new(),
+            Some(parts) => parts
+                .iter()
+                .map(|c| {
+                    let i = self.metrics.iter().position(|m| m.name == c.metric).unwrap_or(0);
+                    json!({
+                        "metric": c.metric,
+                        "value": values[i].map(number_value).unwrap_or(Value::Null),
+                        "score": c.score.map(number_value).unwrap_or(Value::Null),
+                        "weight": number_value(c.weight),
+                        "weight_share": number_value(c.weight_share),
+                        "points": number_value(c.points),
+                        "points_lost": number_value(c.points_lost),
+                    })
+                })
+                .collect(),
+        };
+        let critical: Vec<&str> = self.critical(values)?;
+        Ok(json!({
+            "score": score.map(number_value).unwrap_or(Value::Null),
+            "coverage": card.coverage().map(number_value).unwrap_or(Value::Null),
+            "tier": self.tier_of(values)?,
+            "critical": critical,
+            "model": self.name,
+            "version": self.version,
+            "contributions": contributions,
+        }))
+    }
+}

@@ -1,0 +1,118 @@
+use super::*;
+use crate::normalise;
+use crate::score::weighted_score;
+use proptest::prelude::*;
+
+const MODEL: &str = r#"{"name": "mature", "version": 3, "missing": "renormalize", "min_coverage": 0.5,
+    "metrics": [
+      {"name": "nps", "weight": 25, "scale": {"method": "bands", "cutoffs": [6, 8], "scores": [0, 60, 100]}},
+      {"name": "active_days", "weight": 20, "scale": {"method": "target", "target": 20}, "critical_floor": 25},
+      {"name": "adoption", "weight": 15, "scale": {"method": "piecewise", "knots": [0, 20, 50, 80], "scores": [0, 50, 80, 100]}},
+      {"name": "tickets", "weight": 10, "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 8}},
+      {"name": "logins", "weight": 10, "scale": {"method": "log", "lo": 0, "hi": 400, "out_of_range": "null"}},
+      {"name": "csat", "weight": 10, "scale": {"method": "zscore", "mean": 80, "stddev": 10}}],
+    "tiers": {"cutoffs": [40, 70], "labels": ["at_risk", "neutral", "healthy"]},
+    "critical_tier": "at_risk"}"#;
+
+#[test]
+fn text_round_trip_is_stable() {
+    let m = Model::parse(MODEL).unwrap();
+    let text = m.to_text();
+    let again = Model::parse(&text).unwrap();
+    assert_eq!(again, m);
+    assert_eq!(again.to_text(), text);
+}
+
+#[test]
+fn evaluate_equals_hand_composition() {
+    let m = Model::parse(MODEL).unwrap();
+    let values = [Some(9.0), Some(10.0), Some(35.0), Some(2.0), None, Some(85.0)];
+    let hand = weighted_score(
+        [
+            Some(100.0),
+            Some(50.0),
+            normalise::scale_piecewise(35.0, &[0.0, 20.0, 50.0, 80.0], &[0.0, 50.0, 80.0, 100.0]).ok(),
+            normalise::scale_linear(2.0, 0.0, 8.0, false, OutOfRange::Clamp).unwrap(),
+            None,
+            normalise::scale_zscore(85.0, 80.0, 10.0, true).ok(),
+        ]
+        .into_iter(),
+        &[25.0, 20.0, 15.0, 10.0, 10.0, 10.0],
+        Missing::Renormalize,
+        0.5,
+    )
+    .unwrap();
+    assert_eq!(m.evaluate(&values).unwrap(), hand);
+    // active_days sub-score 50 >= floor 25: no worst-of
+    assert_eq!(m.critical(&values).unwrap(), Vec::<&str>::new());
+    let low = [Some(9.0), Some(2.0), Some(35.0), Some(2.0), None, Some(85.0)];
+    assert_eq!(m.critical(&low).unwrap(), vec!["active_days"]);
+    assert_eq!(m.tier_of(&low).unwrap().as_deref(), Some("at_risk"));
+}
+
+#[test]
+fn explain_points_add_up() {
+    let m = Model::parse(MODEL).unwrap();
+    let values = [Some(7.0), Some(12.0), Some(60.0), Some(5.0), Some(30.0), None];
+    let e = m.explain(&values).unwrap();
+    let total: f64 = e["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["points"].as_f64().unwrap())
+        .sum();
+    assert!((total - e["score"].as_f64().unwrap()).abs() < 1e-9);
+}
+
+#[test]
+fn every_problem_is_listed_with_its_path() {
+    let bad = r#"{"missing": "drop", "min_coverage": 2,
+      "metrics": [
+        {"name": "a", "weight": -1, "scale": {"method": "linear", "lo": 10, "hi": 5}},
+        {"name": "a", "weight": 1, "scale": {"method": "bands", "cutoffs": [2, 1], "scores": [0, 50, 100]}},
+        {"name": "c", "weight": 1, "scale": {"method": "cubic"}}],
+      "tiers": {"cutoffs": [40, 70], "labels": ["low", "high"]}}"#;
+    let e = Model::parse(bad).unwrap_err();
+    assert_eq!(e.kind, crate::ErrorKind::InvalidParameter);
+    for part in [
+        "missing must be one of",
+        "min_coverage must be between 0 and 1, got 2",
+        "metrics[0].weight must not be negative, got -1",
+        "metrics[0].scale.lo must be below hi, got lo=10 hi=5",
+        "metrics[1].scale.cutoffs must be strictly ascending",
+        "metrics[1].name \"a\" appears more than once",
+        "metrics[2].scale.method must be one of",
+        "tiers.labels must have one more element than cutoffs",
+    ] {
+        assert!(e.message.contains(part), "{part} not in {}", e.message);
+    }
+    let e = Model::parse(r#"{"metrics": [{"name": "a", "weigth": 1, "scale": {"method": "target", "target": "20"}}]}"#)
+        .unwrap_err();
+    assert_eq!(e.kind, crate::ErrorKind::InvalidText);
+    assert!(e.message.contains("metrics[0].weight is required"), "{}", e.message);
+    assert!(
+        e.message.contains("metrics[0].weigth is not a known field"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message
+            .contains("metrics[0].scale.target must be a number, got a string"),
+        "{}",
+        e.message
+    );
+    assert!(Model::parse("{")
+        .unwrap_err()
+        .message
+        .starts_with("invalid model: not JSON"));
+}
+
+proptest! {
+    #[test]
+    fn evaluate_matches_weighted_score(values in prop::collection::vec(prop::option::of(0.0f64..500.0), 6)) {
+        let m = Model::parse(MODEL).unwrap();
+        let subs: Vec<Option<f64>> = (0..6).map(|i| m.subscore(i, values[i]).unwrap()).collect();
+        let hand = weighted_score(subs.into_iter(), &[25.0, 20.0, 15.0, 10.0, 10.0, 10.0], Missing::Renormalize, 0.5).unwrap();
+        prop_assert_eq!(m.evaluate(&values).unwrap(), hand);
+    }
+}
