@@ -7,4 +7,23 @@
 
 -- Every aggregate is now built from one definition in the code; the SQL
 -- objects it declares (functions, C symbols, aggregates, comments) are those
--- of 0.2.0, so this step changes no object.
+-- of 0.2.0: nothing to do for them here.
+
+-- A key of the metrics object that the model does not know is now an error
+-- in evaluate, explain and tier(model, metrics) (a misspelt metric used to
+-- count as missing and move the score silently). These overloads take
+-- extra_keys => 'ignore' for objects that hold more than the model uses.
+CREATE FUNCTION "evaluate"("model" model, "metrics" jsonb, "extra_keys" TEXT) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+CREATE FUNCTION "explain"("model" model, "metrics" jsonb, "extra_keys" TEXT) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+CREATE FUNCTION "tier"("model" model, "metrics" jsonb, "extra_keys" TEXT) RETURNS TEXT
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
+COMMENT ON FUNCTION evaluate(model, jsonb) IS
+    'Health score of one account under a model, from a jsonb object of raw metric values by name; a key the model does not know is an error.';
+COMMENT ON FUNCTION evaluate(model, jsonb, text) IS
+    'As evaluate(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
+COMMENT ON FUNCTION explain(model, jsonb, text) IS
+    'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
+COMMENT ON FUNCTION tier(model, jsonb, text) IS
+    'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';

@@ -449,17 +449,6 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:147
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/catalogue.rs:26
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
@@ -472,19 +461,20 @@ AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:104
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
+-- src/model.rs:148
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:121
+-- src/model.rs:141
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
@@ -496,7 +486,31 @@ AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:112
+-- src/model.rs:186
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:119
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:132
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
@@ -505,6 +519,18 @@ CREATE  FUNCTION "evaluate"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:110
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -719,6 +745,25 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/validate.rs:21
+-- requires:
+--   auc_trans
+--   auc_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/validate.rs:74
 -- requires:
 --   calibration_trans
@@ -741,25 +786,6 @@ CREATE AGGREGATE calibration(score double precision, churned boolean) (
 );
 COMMENT ON AGGREGATE calibration(double precision, boolean) IS
     'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:21
--- requires:
---   auc_trans
---   auc_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -912,6 +938,17 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/profile.rs:291
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/profile.rs:285
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -931,17 +968,6 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/profile.rs:291
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1513,14 +1539,14 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1537,14 +1563,14 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/scorecard.rs:91
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1760,7 +1786,7 @@ AS 'MODULE_PATHNAME', 'tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:139
+-- src/model.rs:166
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1772,7 +1798,20 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:132
+-- src/model.rs:173
+-- customer_health::model::tier
+CREATE  FUNCTION "tier"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS TEXT /* Option < String > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:159
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1841,39 +1880,6 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:288
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:278
 -- customer_health::signals::decline_streak
 CREATE  FUNCTION "decline_streak"(
@@ -1897,6 +1903,17 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:265
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:283
 -- customer_health::signals::first_score
 CREATE  FUNCTION "first_score"(
@@ -1908,14 +1925,36 @@ AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
+-- src/signals.rs:288
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'n_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2131,15 +2170,21 @@ COMMENT ON FUNCTION profile_stddev(profile) IS
 
 -- scoring models
 COMMENT ON FUNCTION evaluate(model, jsonb) IS
-    'Health score of one account under a model, from a jsonb object of raw metric values by name.';
+    'Health score of one account under a model, from a jsonb object of raw metric values by name; a key the model does not know is an error.';
+COMMENT ON FUNCTION evaluate(model, jsonb, text) IS
+    'As evaluate(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION evaluate(model, double precision[]) IS
     'Health score of one account under a model, from raw values in the model''s metric order.';
 COMMENT ON FUNCTION explain(model, jsonb) IS
     'Score, coverage, tier and per-metric contributions of one account under a model, as jsonb.';
+COMMENT ON FUNCTION explain(model, jsonb, text) IS
+    'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION tier(model, double precision) IS
     'Tier of a score under the model''s tier scheme.';
 COMMENT ON FUNCTION tier(model, jsonb) IS
     'Tier of an account under a model, with the model''s worst-of rule on critical metrics applied.';
+COMMENT ON FUNCTION tier(model, jsonb, text) IS
+    'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
 

@@ -87,15 +87,21 @@ COMMENT ON FUNCTION profile_stddev(profile) IS
 
 -- scoring models
 COMMENT ON FUNCTION evaluate(model, jsonb) IS
-    'Health score of one account under a model, from a jsonb object of raw metric values by name.';
+    'Health score of one account under a model, from a jsonb object of raw metric values by name; a key the model does not know is an error.';
+COMMENT ON FUNCTION evaluate(model, jsonb, text) IS
+    'As evaluate(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION evaluate(model, double precision[]) IS
     'Health score of one account under a model, from raw values in the model''s metric order.';
 COMMENT ON FUNCTION explain(model, jsonb) IS
     'Score, coverage, tier and per-metric contributions of one account under a model, as jsonb.';
+COMMENT ON FUNCTION explain(model, jsonb, text) IS
+    'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION tier(model, double precision) IS
     'Tier of a score under the model''s tier scheme.';
 COMMENT ON FUNCTION tier(model, jsonb) IS
     'Tier of an account under a model, with the model''s worst-of rule on critical metrics applied.';
+COMMENT ON FUNCTION tier(model, jsonb, text) IS
+    'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
 

@@ -17,9 +17,17 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
     }
 }
 
-/// Raises `err` as a SQL ERROR prefixed with the SQL function name.
+/// Raises `err` as a SQL ERROR prefixed with the SQL function name, with
+/// its hint when it has one.
 pub fn raise(function: &str, err: HealthError) -> ! {
-    ereport!(ERROR, sqlstate(err.kind), format!("{function}: {}", err.message));
+    let message = format!("{function}: {}", err.message);
+    let report = pgrx::pg_sys::panic::ErrorReport::new(sqlstate(err.kind), message, "customer_health");
+    match err.hint {
+        Some(hint) => report.set_hint(hint),
+        None => report,
+    }
+    .report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
 }
 
 /// Unwraps a core result or raises its error for `function`.

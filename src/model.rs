@@ -7,13 +7,13 @@
 //! site and query (cached in `fn_extra`, keyed by the stored bytes), so a
 //! million rows cost one parse.
 
-use health_core::model::Model as CoreModel;
+use health_core::model::{ExtraKeys, Model as CoreModel};
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, StringInfo};
 
 use std::rc::Rc;
 
-use crate::args::{borrowed_argument, detoasted, FloatArray};
+use crate::args::{borrowed_argument, detoasted, FloatArray, Word};
 use crate::callsite::{self, CallSite};
 use crate::errors::OrRaise;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
@@ -94,18 +94,38 @@ COMMENT ON TYPE model IS
     requires = [Model, model_recv, model_send]
 );
 
-/// The values of a `metrics` jsonb object in model order.
-fn values_of(model: &CoreModel, metrics: &JsonB, function: &str) -> Vec<Option<f64>> {
-    model.values_from_json(&metrics.0).or_raise(function)
+/// The values of a `metrics` jsonb object in model order; keys the model
+/// does not know are an error unless `extra_keys` is 'ignore'.
+fn values_of(model: &CoreModel, metrics: &JsonB, extra_keys: Option<&Word>, function: &str) -> Vec<Option<f64>> {
+    let extra = match extra_keys {
+        Some(word) => ExtraKeys::parse(word.as_str(function, "extra_keys")).or_raise(function),
+        None => ExtraKeys::Error,
+    };
+    model.values_from_json(&metrics.0, extra).or_raise(function)
 }
 
 /// The health score of one account, from a JSON object of raw metric values
-/// keyed by metric name (absent or null = not measured).
+/// keyed by metric name (absent or null = not measured; a key the model
+/// does not know is an error).
 #[pg_extern(immutable, strict, parallel_safe, name = "evaluate")]
 fn evaluate_jsonb(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     const F: &str = "evaluate";
     let m = model.parsed(fcinfo, F);
-    m.evaluate(&values_of(&m, &metrics, F)).or_raise(F)
+    m.evaluate(&values_of(&m, &metrics, None, F)).or_raise(F)
+}
+
+/// As `evaluate(model, metrics)`, with `extra_keys => 'ignore'` to ignore
+/// keys the model does not use (a feature store's wider object).
+#[pg_extern(immutable, strict, parallel_safe, name = "evaluate")]
+fn evaluate_jsonb_extra_keys(
+    model: ModelBytes,
+    metrics: JsonB,
+    extra_keys: Word,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<f64> {
+    const F: &str = "evaluate";
+    let m = model.parsed(fcinfo, F);
+    m.evaluate(&values_of(&m, &metrics, Some(&extra_keys), F)).or_raise(F)
 }
 
 /// The health score from raw values in the model's metric order (NULL = not measured).
@@ -122,7 +142,14 @@ fn evaluate_array(model: ModelBytes, values: FloatArray, fcinfo: pg_sys::Functio
 fn explain(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> JsonB {
     const F: &str = "explain";
     let m = model.parsed(fcinfo, F);
-    JsonB(m.explain(&values_of(&m, &metrics, F)).or_raise(F))
+    JsonB(m.explain(&values_of(&m, &metrics, None, F)).or_raise(F))
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "explain")]
+fn explain_extra_keys(model: ModelBytes, metrics: JsonB, extra_keys: Word, fcinfo: pg_sys::FunctionCallInfo) -> JsonB {
+    const F: &str = "explain";
+    let m = model.parsed(fcinfo, F);
+    JsonB(m.explain(&values_of(&m, &metrics, Some(&extra_keys), F)).or_raise(F))
 }
 
 /// The tier of a score under the model's tier scheme. The model comes first
@@ -140,7 +167,19 @@ fn tier_of_score(model: ModelBytes, score: f64, fcinfo: pg_sys::FunctionCallInfo
 fn tier_of_metrics(model: ModelBytes, metrics: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Option<String> {
     const F: &str = "tier";
     let m = model.parsed(fcinfo, F);
-    m.tier_of(&values_of(&m, &metrics, F)).or_raise(F)
+    m.tier_of(&values_of(&m, &metrics, None, F)).or_raise(F)
+}
+
+#[pg_extern(immutable, strict, parallel_safe, name = "tier")]
+fn tier_of_metrics_extra_keys(
+    model: ModelBytes,
+    metrics: JsonB,
+    extra_keys: Word,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<String> {
+    const F: &str = "tier";
+    let m = model.parsed(fcinfo, F);
+    m.tier_of(&values_of(&m, &metrics, Some(&extra_keys), F)).or_raise(F)
 }
 
 /// The model's metric names, in order: the order `evaluate(model, float8[])` expects.

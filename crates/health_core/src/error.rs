@@ -28,6 +28,8 @@ pub enum ErrorKind {
 pub struct HealthError {
     pub kind: ErrorKind,
     pub message: String,
+    /// What the caller probably meant (PostgreSQL's HINT line).
+    pub hint: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, HealthError>;
@@ -37,7 +39,14 @@ impl HealthError {
         HealthError {
             kind,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// The same error with a hint: what the caller probably meant.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidParameter, message)

@@ -18,7 +18,8 @@ pub enum Missing {
 impl Missing {
     pub fn parse(policy: &str) -> Result<Self> {
         match policy {
-            "renormalize" => Ok(Missing::Renormalize),
+            // Both spellings: British docs and habits write "renormalise".
+            "renormalize" | "renormalise" => Ok(Missing::Renormalize),
             "zero" => Ok(Missing::Zero),
             "neutral" => Ok(Missing::Neutral),
             "null" => Ok(Missing::Null),
@@ -53,7 +54,7 @@ pub fn check_min_coverage(min_coverage: f64) -> Result<f64> {
 /// Running totals over (score, weight) pairs; the one place where the
 /// missing-data policies are applied, shared by `weighted_score` and the
 /// scorecard accessors.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Totals {
     /// Sum of all weights.
     pub weight: f64,
@@ -63,6 +64,57 @@ pub struct Totals {
     pub weighted_sum: f64,
     /// Number of missing metrics (of any weight).
     pub missing: usize,
+    /// The lowest and highest measured score of positive weight: a weighted
+    /// mean lies between them, so the score is held there (a mean of equal
+    /// scores is that score, whatever the rounding of the weights).
+    pub range: ScoreRange,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Totals {
+            weight: 0.0,
+            present_weight: 0.0,
+            weighted_sum: 0.0,
+            missing: 0,
+            range: ScoreRange::EMPTY,
+        }
+    }
+}
+
+/// The lowest and highest of some scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl ScoreRange {
+    pub const EMPTY: ScoreRange = ScoreRange {
+        low: f64::INFINITY,
+        high: f64::NEG_INFINITY,
+    };
+
+    #[inline]
+    pub fn add(&mut self, score: f64) {
+        self.low = self.low.min(score);
+        self.high = self.high.max(score);
+    }
+
+    pub fn merge(&mut self, other: &ScoreRange) {
+        self.low = self.low.min(other.low);
+        self.high = self.high.max(other.high);
+    }
+
+    /// `mean` held inside the range (when it holds anything).
+    #[inline]
+    pub fn hold(&self, mean: f64) -> f64 {
+        if self.low <= self.high {
+            mean.clamp(self.low, self.high)
+        } else {
+            mean
+        }
+    }
 }
 
 impl Totals {
@@ -72,18 +124,29 @@ impl Totals {
         if !(weight >= 0.0 && weight.is_finite()) {
             check_weight(&format!("weights[{index}]"), weight)?;
         }
+        if let Some(s) = score {
+            if !(0.0..=100.0).contains(&s) {
+                check_score(&format!("scores[{index}]"), s)?;
+            }
+        }
+        self.add_valid(score, weight);
+        Ok(())
+    }
+
+    /// Adds one metric already checked (a score in 0..100, a weight >= 0).
+    #[inline]
+    pub fn add_valid(&mut self, score: Option<f64>, weight: f64) {
         self.weight += weight;
         match score {
             Some(s) => {
-                if !(0.0..=100.0).contains(&s) {
-                    check_score(&format!("scores[{index}]"), s)?;
-                }
                 self.present_weight += weight;
                 self.weighted_sum += weight * s;
+                if weight > 0.0 {
+                    self.range.add(s);
+                }
             }
             None => self.missing += 1,
         }
-        Ok(())
     }
 
     /// Weight share of the measured metrics, 0..1.
@@ -112,6 +175,10 @@ impl Totals {
             return Ok(None);
         }
         let absent = self.weight - self.present_weight;
+        let mut range = self.range;
+        if let (Some(imputed), true) = (missing.imputed(), absent > 0.0) {
+            range.add(imputed);
+        }
         let score = match missing {
             Missing::Renormalize if self.present_weight > 0.0 => self.weighted_sum / self.present_weight,
             Missing::Renormalize => return Ok(None),
@@ -119,8 +186,8 @@ impl Totals {
             Missing::Null | Missing::Zero => self.weighted_sum / self.weight,
             Missing::Neutral => (self.weighted_sum + 50.0 * absent) / self.weight,
         };
-        // A mean of values in 0..100 can drift one ulp outside it.
-        Ok(Some(score.clamp(0.0, 100.0)))
+        // A mean can drift an ulp outside the values it averages.
+        Ok(Some(range.hold(score).clamp(0.0, 100.0)))
     }
 }
 
@@ -193,11 +260,23 @@ impl CompensatedSum {
     }
 }
 
-/// State of `score_agg`: the weighted mean of measured scores.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// State of `score_agg`: the weighted mean of measured scores, held within
+/// the range of those scores (as [`Totals`] does).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeightedMean {
     pub weighted_sum: CompensatedSum,
     pub weight: CompensatedSum,
+    pub range: ScoreRange,
+}
+
+impl Default for WeightedMean {
+    fn default() -> Self {
+        WeightedMean {
+            weighted_sum: CompensatedSum::default(),
+            weight: CompensatedSum::default(),
+            range: ScoreRange::EMPTY,
+        }
+    }
 }
 
 impl WeightedMean {
@@ -213,12 +292,16 @@ impl WeightedMean {
         }
         self.weighted_sum.add(weight * score);
         self.weight.add(weight);
+        if weight > 0.0 {
+            self.range.add(score);
+        }
         Ok(())
     }
 
     pub fn merge(&mut self, other: &WeightedMean) {
         self.weighted_sum.merge(&other.weighted_sum);
         self.weight.merge(&other.weight);
+        self.range.merge(&other.range);
     }
 
     /// The weighted mean, `None` when no positive weight was seen.
@@ -232,16 +315,19 @@ impl WeightedMean {
                 "the sum of the weights is too large to compute",
             ));
         }
-        Ok(Some((self.weighted_sum.value() / w).clamp(0.0, 100.0)))
+        Ok(Some(self.range.hold(self.weighted_sum.value() / w).clamp(0.0, 100.0)))
     }
 
-    pub fn to_bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
+    /// Six float8s: the two compensated sums, the lowest and highest score.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut out = [0u8; 48];
         for (i, v) in [
             self.weighted_sum.sum,
             self.weighted_sum.compensation,
             self.weight.sum,
             self.weight.compensation,
+            self.range.low,
+            self.range.high,
         ]
         .iter()
         .enumerate()
@@ -252,9 +338,9 @@ impl WeightedMean {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() != 32 {
+        if bytes.len() != 48 {
             return Err(HealthError::text(format!(
-                "a score_agg state has 32 bytes, got {}",
+                "a score_agg state has 48 bytes, got {}",
                 bytes.len()
             )));
         }
@@ -272,6 +358,7 @@ impl WeightedMean {
                 sum: f(2),
                 compensation: f(3),
             },
+            range: ScoreRange { low: f(4), high: f(5) },
         })
     }
 }
@@ -367,7 +454,54 @@ mod tests {
         })
     }
 
+    #[test]
+    fn a_mean_of_equal_scores_is_that_score() {
+        let three_70s = [Some(70.0); 3];
+        assert_eq!(
+            ws(&three_70s, &[0.1, 0.2, 0.3], Missing::Renormalize, 0.0).unwrap(),
+            Some(70.0)
+        );
+        // only the ratios of the weights matter
+        assert_eq!(
+            ws(&three_70s, &[1.0, 2.0, 3.0], Missing::Renormalize, 0.0).unwrap(),
+            Some(70.0)
+        );
+        // an imputed score widens the range it is held in
+        assert_eq!(
+            ws(&[Some(70.0), None], &[0.1, 0.1], Missing::Neutral, 0.0).unwrap(),
+            Some(60.0)
+        );
+        let mut mean = WeightedMean::default();
+        for w in [0.1, 0.2, 0.3] {
+            mean.add(70.0, w).unwrap();
+        }
+        assert_eq!(mean.mean().unwrap(), Some(70.0));
+    }
+
     proptest! {
+        #[test]
+        fn equal_scores_average_to_themselves(s in 0.0f64..=100.0, weights in prop::collection::vec(1e-6f64..1e6, 1..12)) {
+            let scores = vec![Some(s); weights.len()];
+            prop_assert_eq!(ws(&scores, &weights, Missing::Renormalize, 0.0).unwrap(), Some(s));
+            let mut mean = WeightedMean::default();
+            for &w in &weights {
+                mean.add(s, w).unwrap();
+            }
+            prop_assert_eq!(mean.mean().unwrap(), Some(s));
+        }
+
+        #[test]
+        fn a_score_lies_between_its_lowest_and_highest_sub_score(
+            pairs in prop::collection::vec((0.0f64..=100.0, 1e-6f64..1e6), 1..12)
+        ) {
+            let scores: Vec<Option<f64>> = pairs.iter().map(|p| Some(p.0)).collect();
+            let weights: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+            let v = ws(&scores, &weights, Missing::Renormalize, 0.0).unwrap().unwrap();
+            let low = pairs.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+            let high = pairs.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!(low <= v && v <= high, "{v} outside {low}..{high}");
+        }
+
         #[test]
         fn score_is_in_range((s, w) in scores_and_weights(), p in 0usize..4) {
             let missing = [Missing::Renormalize, Missing::Zero, Missing::Neutral, Missing::Null][p];

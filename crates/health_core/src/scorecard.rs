@@ -194,13 +194,7 @@ impl Scorecard {
             r.take(4)?;
             let score = r.f64()?;
             let weight = r.f64()?;
-            t.weight += weight;
-            if score.is_nan() {
-                t.missing += 1;
-            } else {
-                t.present_weight += weight;
-                t.weighted_sum += weight * score;
-            }
+            t.add_valid((!score.is_nan()).then_some(score), weight);
         }
         Ok(t)
     }
@@ -208,14 +202,7 @@ impl Scorecard {
     fn totals(&self) -> Totals {
         let mut t = Totals::default();
         for e in &self.entries {
-            t.weight += e.weight;
-            match e.score() {
-                Some(s) => {
-                    t.present_weight += e.weight;
-                    t.weighted_sum += e.weight * s;
-                }
-                None => t.missing += 1,
-            }
+            t.add_valid(e.score(), e.weight);
         }
         t
     }

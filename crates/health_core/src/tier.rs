@@ -22,7 +22,22 @@ pub fn check_scheme(cutoffs: &[f64], labels: usize) -> Result<()> {
 pub fn tier_index(score: f64, cutoffs: &[f64], labels: usize) -> Result<usize> {
     check_score("score", score)?;
     check_scheme(cutoffs, labels)?;
-    Ok(band_index(score, cutoffs))
+    Ok(band_index(on_cutoff(score, cutoffs), cutoffs))
+}
+
+/// How close to a cutoff a score counts as on it: far below any difference
+/// a score can mean (scores are 0..100), far above the noise of floating
+/// point (weights of 0.1, 0.2, 0.3 make a mean of three 70s come out as
+/// 69.99999999999999, which must not cost an account its tier or grade).
+pub const CUTOFF_TOLERANCE: f64 = 1e-9;
+
+/// `score`, or the cutoff it lies within [`CUTOFF_TOLERANCE`] of.
+pub fn on_cutoff(score: f64, cutoffs: &[f64]) -> f64 {
+    cutoffs
+        .iter()
+        .copied()
+        .find(|c| (score - c).abs() <= CUTOFF_TOLERANCE)
+        .unwrap_or(score)
 }
 
 /// `red` / `yellow` / `green` with the same upper-inclusive bands as `tier`.
@@ -39,7 +54,7 @@ pub fn color(score: f64, cutoffs: &[f64]) -> Result<&'static str> {
 
 /// Letter grade, lower-inclusive: A >= 90, B >= 80, C >= 70, D >= 60, else F.
 pub fn grade(score: f64) -> Result<&'static str> {
-    let s = check_score("score", score)?;
+    let s = on_cutoff(check_score("score", score)?, &[60.0, 70.0, 80.0, 90.0]);
     Ok(if s >= 90.0 {
         "A"
     } else if s >= 80.0 {
@@ -85,6 +100,16 @@ mod tests {
         assert_eq!(grade(59.9).unwrap(), "F");
         assert_eq!(grade(0.0).unwrap(), "F");
         assert_eq!(grade(100.1).unwrap_err().kind, ErrorKind::OutOfRange);
+    }
+
+    #[test]
+    fn noise_in_the_last_bits_does_not_move_a_tier_or_grade() {
+        assert_eq!(grade(69.99999999999999).unwrap(), "C");
+        assert_eq!(grade(69.9999999).unwrap(), "D");
+        assert_eq!(tier_index(40.00000000000001, &DEFAULT, 3).unwrap(), 0);
+        assert_eq!(tier_index(40.000001, &DEFAULT, 3).unwrap(), 1);
+        assert_eq!(tier_index(70.00000000000001, &DEFAULT, 3).unwrap(), 1);
+        assert_eq!(color(40.00000000000001, &DEFAULT).unwrap(), "red");
     }
 
     #[test]

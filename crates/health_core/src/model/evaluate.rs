@@ -105,23 +105,60 @@ impl Model {
     }
 
     /// Values in model order from a JSON object keyed by metric name
-    /// (absent or null = not measured; other keys are ignored).
-    pub fn values_from_json(&self, metrics: &Value) -> Result<Vec<Option<f64>>> {
+    /// (absent or null = not measured). A key the model does not know is an
+    /// error under [`ExtraKeys::Error`]: a misspelt metric would otherwise
+    /// count as missing and move the score without a word.
+    pub fn values_from_json(&self, metrics: &Value, extra: ExtraKeys) -> Result<Vec<Option<f64>>> {
         let Some(map) = metrics.as_object() else {
             return Err(HealthError::invalid(format!(
                 "metrics must be a JSON object, got {}",
                 kind(metrics)
             )));
         };
-        self.metrics
+        let mut present = 0;
+        let values = self
+            .metrics
             .iter()
             .map(|m| match map.get(&m.name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
-                    HealthError::invalid(format!("metrics.{} must be a number or null, got {}", m.name, kind(v)))
-                }),
+                None => Ok(None),
+                Some(Value::Null) => {
+                    present += 1;
+                    Ok(None)
+                }
+                Some(v) => {
+                    present += 1;
+                    v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
+                        HealthError::invalid(format!("metrics.{} must be a number or null, got {}", m.name, kind(v)))
+                    })
+                }
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        if present < map.len() && extra == ExtraKeys::Error {
+            return Err(self.unknown_keys(map));
+        }
+        Ok(values)
+    }
+
+    /// The error for keys of `metrics` the model does not know, each with
+    /// the model's metric it most likely meant.
+    fn unknown_keys(&self, map: &serde_json::Map<String, Value>) -> HealthError {
+        let unknown: Vec<String> = map
+            .keys()
+            .filter(|k| !self.metrics.iter().any(|m| &m.name == *k))
+            .map(|k| match closest(k, self.metrics.iter().map(|m| m.name.as_str())) {
+                Some(meant) => format!("\"{k}\" (did you mean \"{meant}\"?)"),
+                None => format!("\"{k}\""),
+            })
+            .collect();
+        let names: Vec<&str> = self.metrics.iter().map(|m| m.name.as_str()).collect();
+        HealthError::invalid(format!(
+            "metrics has {} the model does not know: {}; the model's metrics are {}. \
+             A misspelt key would count as a missing metric; pass extra_keys => 'ignore' \
+             when the object also holds values the model does not use",
+            if unknown.len() == 1 { "a key" } else { "keys" },
+            unknown.join(", "),
+            names.join(", ")
+        ))
     }
 
     /// Score, coverage, tier (worst-of applied), the metrics below their
@@ -158,4 +195,53 @@ impl Model {
             "contributions": contributions,
         }))
     }
+}
+
+/// What `evaluate`, `explain` and `tier` do with a key of the metrics object
+/// that names no metric of the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtraKeys {
+    /// An error naming the keys (the default: a typo must never change a score).
+    Error,
+    /// Ignored: the object comes from a feature store that holds more.
+    Ignore,
+}
+
+impl ExtraKeys {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "error" => Ok(ExtraKeys::Error),
+            "ignore" => Ok(ExtraKeys::Ignore),
+            other => Err(HealthError::invalid(format!(
+                "extra_keys must be 'error' or 'ignore', got '{other}'"
+            ))),
+        }
+    }
+}
+
+/// The candidate nearest to `key` by edit distance (case-insensitive), if
+/// it is near enough to be a likely typo.
+fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let key = key.to_lowercase();
+    candidates
+        .map(|c| (edit_distance(&key, &c.to_lowercase()), c))
+        .filter(|&(d, c)| d <= 2.max(c.chars().count() / 4))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }

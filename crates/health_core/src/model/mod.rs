@@ -20,6 +20,7 @@
 //! - `evaluate`: sub-scores, score, tier, critical metrics, explanations.
 
 mod evaluate;
+pub use evaluate::ExtraKeys;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -393,11 +393,33 @@ fn parse_tiers(value: Option<&Value>, path: &str, p: &mut Problems) -> Option<Ti
     Some(tiers)
 }
 
+/// An array literal of numbers, `{40,70}`: what lands in a model argument
+/// when the arguments of `tier` are swapped.
+fn looks_like_number_array(text: &str) -> bool {
+    let t = text.trim();
+    t.len() > 2
+        && t.starts_with('{')
+        && t.ends_with('}')
+        && t[1..t.len() - 1]
+            .split(',')
+            .all(|part| part.trim().parse::<f64>().is_ok())
+}
+
 impl Model {
     /// Parses and validates a model; the error lists every problem found.
     pub fn parse(text: &str) -> Result<Model> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid model: not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            let error = HealthError::text(format!("invalid model: not JSON: {e}"));
+            if looks_like_number_array(text) {
+                // health.tier('{40,70}', 55): the literal was taken for a model
+                error.with_hint(
+                    "this looks like an array of numbers, not a model: the tier of a score by cutoffs is \
+                     health.tier(score, cutoffs), score first, e.g. health.tier(55, '{40,70}')",
+                )
+            } else {
+                error
+            }
+        })?;
         let mut p = Problems {
             list: Vec::new(),
             structural: false,

@@ -116,3 +116,49 @@ proptest! {
         prop_assert_eq!(m.evaluate(&values).unwrap(), hand);
     }
 }
+
+#[test]
+fn unknown_keys_are_an_error_unless_ignored() {
+    let m = Model::parse(
+        r#"{"metrics": [{"name": "frequency", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}},
+                        {"name": "nps", "weight": 1, "scale": {"method": "linear", "lo": -100, "hi": 100}}]}"#,
+    )
+    .unwrap();
+    let typo = serde_json::json!({"frequncy": 2, "nps": 60});
+    let err = m.values_from_json(&typo, ExtraKeys::Error).unwrap_err();
+    assert!(
+        err.message
+            .starts_with(r#"metrics has a key the model does not know: "frequncy" (did you mean "frequency"?); the model's metrics are frequency, nps."#),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.kind, crate::ErrorKind::InvalidParameter);
+    // the typo no longer scores 80 (nps alone, renormalised); ignoring extra keys is explicit
+    assert_eq!(
+        m.values_from_json(&typo, ExtraKeys::Ignore).unwrap(),
+        vec![None, Some(60.0)]
+    );
+    let far = serde_json::json!({"frequency": 2, "region": "emea", "seats": 4});
+    let err = m.values_from_json(&far, ExtraKeys::Error).unwrap_err();
+    assert!(
+        err.message
+            .starts_with(r#"metrics has keys the model does not know: "region", "seats";"#),
+        "{}",
+        err.message
+    );
+    // null and absent are both "not measured", and neither is an unknown key
+    let partial = serde_json::json!({"frequency": null});
+    assert_eq!(
+        m.values_from_json(&partial, ExtraKeys::Error).unwrap(),
+        vec![None, None]
+    );
+    assert!(ExtraKeys::parse("warn").is_err());
+}
+
+#[test]
+fn a_swapped_tier_call_gets_a_hint() {
+    let err = Model::parse("{40,70}").unwrap_err();
+    assert!(err.message.starts_with("invalid model: not JSON"), "{}", err.message);
+    assert!(err.hint.as_deref().unwrap_or("").contains("health.tier(55, '{40,70}')"));
+    assert_eq!(Model::parse("{\"metrics\": 1").unwrap_err().hint, None);
+}

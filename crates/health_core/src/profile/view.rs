@@ -435,7 +435,9 @@ impl<'a> ProfileView<'a> {
     pub fn quantile_band(&self, v: f64, fractions: &[f64]) -> Result<usize> {
         finite("score", v)?;
         let position = self.count_up_to(v, false) as f64 / self.count() as f64;
-        Ok(fractions.iter().take_while(|&&f| position > f).count())
+        // A position a rounding error above a fraction (59/177 against 1/3)
+        // counts as on it, as `tier` treats cutoffs.
+        Ok(fractions.iter().take_while(|&&f| position - f > 1e-12).count())
     }
 }
 
