@@ -37,15 +37,19 @@ fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, function: &str) -> pg_sys
     context
 }
 
-/// Copies a state without a destructor into the aggregate memory context:
-/// no Rust allocation and no drop callback, so a million groups cost a
-/// million pallocs and nothing at reset.
-fn new_plain_state<T>(fcinfo: pg_sys::FunctionCallInfo, function: &str, state: T) -> Internal {
-    debug_assert!(!std::mem::needs_drop::<T>());
-    let context = aggregate_context(fcinfo, function);
-    // SAFETY: palloc returns memory aligned for any type (MAXALIGN), sized for T.
+/// Moves a group's `state` into the aggregate memory context `context`,
+/// where it lives until the group is done. A state without a destructor is
+/// copied into one palloc: no Rust allocation and no drop callback, so a
+/// million groups cost a million pallocs and nothing at reset. One that owns
+/// heap memory gets a callback that drops it when the context is reset.
+fn keep_in<S>(context: pg_sys::MemoryContext, state: S) -> Internal {
+    if std::mem::needs_drop::<S>() {
+        // SAFETY: `context` is this call's aggregate context (aggregate_context).
+        return unsafe { PgMemoryContexts::For(context).switch_to(|_| Internal::new(state)) };
+    }
+    // SAFETY: as above; palloc returns memory aligned for any type (MAXALIGN), sized for S.
     unsafe {
-        let ptr = pg_sys::MemoryContextAlloc(context, std::mem::size_of::<T>()) as *mut T;
+        let ptr = pg_sys::MemoryContextAlloc(context, std::mem::size_of::<S>()) as *mut S;
         ptr.write(state);
         Internal::from(Some(pg_sys::Datum::from(ptr)))
     }
@@ -53,7 +57,7 @@ fn new_plain_state<T>(fcinfo: pg_sys::FunctionCallInfo, function: &str, state: T
 
 /// The state behind an `internal` argument, if any.
 ///
-/// SAFETY: the caller names the type it stored with [`update`] for this
+/// SAFETY: the caller names the type it stored with [`transition`] for this
 /// aggregate; PostgreSQL hands each aggregate only its own states.
 pub unsafe fn state_mut<T>(state: &mut Internal) -> Option<&mut T> {
     unsafe { state.get_mut::<T>() }
@@ -87,7 +91,7 @@ pub unsafe fn transition<S: Accumulate<R>, R>(
         None => {
             let mut fresh = S::start(aggregate).or_raise(aggregate);
             fresh.add_row(row).or_raise(aggregate);
-            Some(new_plain_state(fcinfo, aggregate, fresh))
+            Some(keep_in(aggregate_context(fcinfo, aggregate), fresh))
         }
     }
 }
@@ -115,7 +119,7 @@ unsafe fn update<T>(
             None => {
                 let mut fresh = init()?;
                 step(&mut fresh)?;
-                Ok(PgMemoryContexts::For(context).switch_to(|_| Internal::new(fresh)))
+                Ok(keep_in(context, fresh))
             }
         })
     };
@@ -143,14 +147,7 @@ pub unsafe fn combine<S: AggregateState>(
             match (state_mut::<S>(&mut current), other_state) {
                 (Some(cur), Some(oth)) => cur.merge(oth).map(|()| Some(current)),
                 (Some(_), None) => Ok(Some(current)),
-                (None, Some(oth)) => {
-                    let copy = oth.clone();
-                    Ok(Some(if std::mem::needs_drop::<S>() {
-                        PgMemoryContexts::For(context).switch_to(|_| Internal::new(copy))
-                    } else {
-                        new_plain_state(fcinfo, function, copy)
-                    }))
-                }
+                (None, Some(oth)) => Ok(Some(keep_in(context, oth.clone()))),
                 (None, None) => Ok(None),
             }
         })
@@ -181,10 +178,12 @@ pub fn deserialize<S: AggregateState>(
     bytes: &[u8],
 ) -> Option<Internal> {
     let state = S::deserialize(bytes).or_raise(function);
+    // A growing state stays in the current (per-call) context: the combine
+    // step merges it, or copies it into the aggregate's when it is the first.
     Some(if std::mem::needs_drop::<S>() {
         Internal::new(state)
     } else {
-        new_plain_state(fcinfo, function, state)
+        keep_in(aggregate_context(fcinfo, function), state)
     })
 }
 

@@ -74,7 +74,7 @@ macro_rules! fixed_size_state {
             }
 
             fn serialize(&self) -> Result<Vec<u8>> {
-                Ok(self.to_bytes().to_vec())
+                Ok(self.to_bytes())
             }
 
             fn deserialize(bytes: &[u8]) -> Result<Self> {
@@ -129,7 +129,7 @@ impl AggregateState for Csat {
     }
 
     fn serialize(&self) -> Result<Vec<u8>> {
-        Ok(self.to_bytes().to_vec())
+        Ok(self.to_bytes())
     }
 
     fn deserialize(bytes: &[u8]) -> Result<Self> {
@@ -351,9 +351,21 @@ impl Accumulate<Profile> for Profile {
     }
 }
 
-/// The error for a serial state of the wrong length (fixed-size states).
-pub(crate) fn wrong_length(what: &str, expected: usize, got: usize) -> HealthError {
-    HealthError::text(format!("invalid {what} state of {got} bytes, expected {expected}"))
+/// The `N` eight-byte little-endian fields of a fixed-size state's serial
+/// form, which must be exactly that long (its bytes cross a process).
+pub(crate) fn fields<const N: usize>(what: &str, bytes: &[u8]) -> Result<[[u8; 8]; N]> {
+    if bytes.len() != 8 * N {
+        return Err(HealthError::text(format!(
+            "invalid {what} state of {} bytes, expected {}",
+            bytes.len(),
+            8 * N
+        )));
+    }
+    let mut out = [[0u8; 8]; N];
+    for (field, chunk) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+        field.copy_from_slice(chunk);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

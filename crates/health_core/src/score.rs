@@ -1,5 +1,6 @@
 //! Sub-scores and weights -> one health score.
 
+use crate::aggregate::fields;
 use crate::error::{check_score, check_weight, finite, num, HealthError, Result};
 
 /// How a missing (NULL) sub-score is treated.
@@ -241,22 +242,13 @@ impl CompensatedSum {
         self.sum + self.compensation
     }
 
-    pub fn to_bytes(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&self.sum.to_le_bytes());
-        out[8..].copy_from_slice(&self.compensation.to_le_bytes());
-        out
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [self.sum, self.compensation].map(f64::to_le_bytes).concat()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() != 16 {
-            return Err(HealthError::text(format!("invalid sum state of {} bytes", bytes.len())));
-        }
-        let at = |i: usize| f64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
-        Ok(CompensatedSum {
-            sum: at(0),
-            compensation: at(8),
-        })
+        let [sum, compensation] = fields("sum", bytes)?.map(f64::from_le_bytes);
+        Ok(CompensatedSum { sum, compensation })
     }
 }
 
@@ -319,9 +311,8 @@ impl WeightedMean {
     }
 
     /// Six float8s: the two compensated sums, the lowest and highest score.
-    pub fn to_bytes(&self) -> [u8; 48] {
-        let mut out = [0u8; 48];
-        for (i, v) in [
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [
             self.weighted_sum.sum,
             self.weighted_sum.compensation,
             self.weight.sum,
@@ -329,36 +320,20 @@ impl WeightedMean {
             self.range.low,
             self.range.high,
         ]
-        .iter()
-        .enumerate()
-        {
-            out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
-        }
-        out
+        .map(f64::to_le_bytes)
+        .concat()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() != 48 {
-            return Err(HealthError::text(format!(
-                "a score_agg state has 48 bytes, got {}",
-                bytes.len()
-            )));
-        }
-        let f = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
-            f64::from_le_bytes(b)
-        };
+        let [sum, compensation, weight_sum, weight_compensation, low, high] =
+            fields("score_agg", bytes)?.map(f64::from_le_bytes);
         Ok(WeightedMean {
-            weighted_sum: CompensatedSum {
-                sum: f(0),
-                compensation: f(1),
-            },
+            weighted_sum: CompensatedSum { sum, compensation },
             weight: CompensatedSum {
-                sum: f(2),
-                compensation: f(3),
+                sum: weight_sum,
+                compensation: weight_compensation,
             },
-            range: ScoreRange { low: f(4), high: f(5) },
+            range: ScoreRange { low, high },
         })
     }
 }

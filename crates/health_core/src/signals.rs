@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
 use crate::format::TREND;
 
@@ -91,23 +92,18 @@ impl NpsCounts {
         (n > 0).then(|| 100.0 * (self.promoters as f64 - self.detractors as f64) / n as f64)
     }
 
-    pub fn to_bytes(&self) -> [u8; 24] {
-        let mut out = [0u8; 24];
-        out[..8].copy_from_slice(&self.promoters.to_le_bytes());
-        out[8..16].copy_from_slice(&self.passives.to_le_bytes());
-        out[16..].copy_from_slice(&self.detractors.to_le_bytes());
-        out
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [self.promoters, self.passives, self.detractors]
+            .map(u64::to_le_bytes)
+            .concat()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() != 24 {
-            return Err(HealthError::text(format!("invalid NPS state of {} bytes", bytes.len())));
-        }
-        let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        let [promoters, passives, detractors] = fields("NPS", bytes)?.map(u64::from_le_bytes);
         Ok(NpsCounts {
-            promoters: at(0),
-            passives: at(8),
-            detractors: at(16),
+            promoters,
+            passives,
+            detractors,
         })
     }
 }
@@ -164,26 +160,16 @@ impl Csat {
         (self.total > 0).then(|| 100.0 * self.top as f64 / self.total as f64)
     }
 
-    pub fn to_bytes(&self) -> [u8; 24] {
-        let mut out = [0u8; 24];
-        out[..8].copy_from_slice(&self.top.to_le_bytes());
-        out[8..16].copy_from_slice(&self.total.to_le_bytes());
-        out[16..].copy_from_slice(&self.scale.to_le_bytes());
-        out
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [self.top, self.total, self.scale as u64].map(u64::to_le_bytes).concat()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Csat> {
-        if bytes.len() != 24 {
-            return Err(HealthError::text(format!(
-                "invalid CSAT state of {} bytes",
-                bytes.len()
-            )));
-        }
-        let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        let [top, total, scale] = fields("CSAT", bytes)?.map(u64::from_le_bytes);
         Ok(Csat {
-            top: at(0),
-            total: at(8),
-            scale: at(16) as i64,
+            top,
+            total,
+            scale: scale as i64,
         })
     }
 }

@@ -52,20 +52,14 @@ pub fn color(score: f64, cutoffs: &[f64]) -> Result<&'static str> {
     Ok(COLORS[tier_index(score, cutoffs, 3)?])
 }
 
+/// The lowest score of each letter grade; below the last, F.
+const GRADE_FLOORS: [f64; 4] = [60.0, 70.0, 80.0, 90.0];
+
 /// Letter grade, lower-inclusive: A >= 90, B >= 80, C >= 70, D >= 60, else F.
 pub fn grade(score: f64) -> Result<&'static str> {
-    let s = on_cutoff(check_score("score", score)?, &[60.0, 70.0, 80.0, 90.0]);
-    Ok(if s >= 90.0 {
-        "A"
-    } else if s >= 80.0 {
-        "B"
-    } else if s >= 70.0 {
-        "C"
-    } else if s >= 60.0 {
-        "D"
-    } else {
-        "F"
-    })
+    let s = on_cutoff(check_score("score", score)?, &GRADE_FLOORS);
+    let passed = GRADE_FLOORS.iter().take_while(|&&floor| s >= floor).count();
+    Ok(["F", "D", "C", "B", "A"][passed])
 }
 
 #[cfg(test)]

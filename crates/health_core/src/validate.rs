@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
 use crate::resources::{self, Ticker};
 use crate::score::CompensatedSum;
@@ -290,21 +291,25 @@ impl Brier {
         (self.count > 0).then(|| self.sum.value() / self.count as f64)
     }
 
-    /// The compensated sum's 16 bytes, then the count.
-    pub fn to_bytes(&self) -> [u8; 24] {
-        let mut out = [0u8; 24];
-        out[..16].copy_from_slice(&self.sum.to_bytes());
-        out[16..].copy_from_slice(&self.count.to_le_bytes());
-        out
+    /// The compensated sum's two float8s, then the count.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [
+            self.sum.sum.to_le_bytes(),
+            self.sum.compensation.to_le_bytes(),
+            self.count.to_le_bytes(),
+        ]
+        .concat()
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Brier> {
-        if bytes.len() != 24 {
-            return Err(crate::aggregate::wrong_length("Brier", 24, bytes.len()));
-        }
-        let sum = CompensatedSum::from_bytes(&bytes[..16])?;
-        let count = u64::from_le_bytes(bytes[16..].try_into().unwrap_or([0; 8]));
-        Ok(Brier { sum, count })
+        let [sum, compensation, count] = fields("Brier", bytes)?;
+        Ok(Brier {
+            sum: CompensatedSum {
+                sum: f64::from_le_bytes(sum),
+                compensation: f64::from_le_bytes(compensation),
+            },
+            count: u64::from_le_bytes(count),
+        })
     }
 }
 
