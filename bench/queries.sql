@@ -1,6 +1,9 @@
 -- Each query returns one row; extension and hand-written SQL compute the
 -- same numbers with the same floating-point operations in the same order
--- (checked below before timing). Parallelism off: one core each.
+-- (checked below before timing). Parallelism off: one core each. The tier
+-- rule is the documented one: a score within 1e-9 of a cutoff is on it
+-- (without that, a score that is 40 up to the last bit of rounding, such as
+-- 40.00000000000001, would be neutral: 2 accounts of this data).
 \set ON_ERROR_STOP on
 SET max_parallel_workers_per_gather = 0;
 SET work_mem = '2GB';
@@ -18,7 +21,7 @@ FROM (SELECT health.tier(health.weighted_score(ARRAY[
       FROM bench_wide) x $q$),
 (2, 'wide', 'hand-written SQL: CASE over least/greatest arithmetic', $q$
 SELECT count(*) FILTER (WHERE t = 'at_risk') || '/' || count(*) FILTER (WHERE t = 'neutral') || '/' || count(*) FILTER (WHERE t = 'healthy')
-FROM (SELECT CASE WHEN s <= 40 THEN 'at_risk' WHEN s <= 70 THEN 'neutral' ELSE 'healthy' END AS t
+FROM (SELECT CASE WHEN s <= 40.000000001 THEN 'at_risk' WHEN s <= 70.000000001 THEN 'neutral' ELSE 'healthy' END AS t
       FROM (SELECT (25 * least(greatest(100 * ((m1 - 0) / 20), 0), 100)
                   + 20 * least(greatest(100 * ((m2 - 0) / 100), 0), 100)
                   + 15 * least(greatest(100 * ((m3 - 0) / 100), 0), 100)
