@@ -27,3 +27,10 @@ COMMENT ON FUNCTION explain(model, jsonb, text) IS
     'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION tier(model, jsonb, text) IS
     'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
+
+-- Profiles are stored in format 2: exact up to 32768 distinct values, then a
+-- sketch whose buckets follow the data (values clustered far from zero keep
+-- their ranks). Profiles stored by 0.1.0 and 0.2.0 (format 1) are read as
+-- they were and give the same answers; rollup() of them writes format 2.
+COMMENT ON TYPE profile IS
+    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';

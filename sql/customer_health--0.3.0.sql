@@ -449,6 +449,29 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/model.rs:186
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:132
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/catalogue.rs:26
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
@@ -486,14 +509,15 @@ AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:186
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/model.rs:110
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -507,30 +531,6 @@ CREATE  FUNCTION "evaluate"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:132
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:110
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -649,24 +649,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:59
--- requires:
---   nps_trans
---   nps_breakdown_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:42
 -- requires:
 --   nps_trans
@@ -682,6 +664,24 @@ CREATE AGGREGATE nps(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:59
+-- requires:
+--   nps_trans
+--   nps_breakdown_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -717,6 +717,31 @@ CREATE  FUNCTION "outcomes_serial"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:74
+-- requires:
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -761,31 +786,6 @@ CREATE AGGREGATE auc(score double precision, churned boolean) (
 );
 COMMENT ON AGGREGATE auc(double precision, boolean) IS
     'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:74
--- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -938,17 +938,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:291
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:285
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -968,6 +957,17 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:291
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1017,7 +1017,7 @@ ALTER TYPE profile SET (RECEIVE = profile_recv, SEND = profile_send);
 -- TOAST pointer instead of decompressing them on every row.
 ALTER TYPE profile SET (STORAGE = external);
 COMMENT ON TYPE profile IS
-    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (values within 1 %).';
+    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1539,6 +1539,17 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/scorecard.rs:91
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/scorecard.rs:164
 -- customer_health::scorecard::coverage
 CREATE  FUNCTION "coverage"(
@@ -1560,17 +1571,6 @@ CREATE  FUNCTION "score"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:91
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1880,26 +1880,14 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:278
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
-	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1925,6 +1913,17 @@ AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:278
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:288
 -- customer_health::signals::last_score
 CREATE  FUNCTION "last_score"(
@@ -1947,17 +1946,6 @@ AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:271
 -- customer_health::signals::direction
 CREATE  FUNCTION "direction"(
@@ -1967,6 +1955,18 @@ CREATE  FUNCTION "direction"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'direction_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
+	"t" Trend, /* Trend */
+	"per" interval DEFAULT '30 days' /* Interval */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */

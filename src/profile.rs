@@ -124,7 +124,7 @@ ALTER TYPE profile SET (RECEIVE = profile_recv, SEND = profile_send);
 -- TOAST pointer instead of decompressing them on every row.
 ALTER TYPE profile SET (STORAGE = external);
 COMMENT ON TYPE profile IS
-    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (values within 1 %).';
+    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';
 "#,
     name = "profile_type_options",
     requires = [Profile, profile_recv, profile_send]

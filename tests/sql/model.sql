@@ -130,8 +130,8 @@ SELECT 'all/logins_30d', health.profile(logins_30d) FROM model_accounts;
 INSERT INTO health.models VALUES ('relative', 'v1', '2026-01-01 00:00+00',
   '{"metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "all/logins_30d"}}]}');
 SELECT sql_error($$SELECT health.evaluate(model, '{"logins_30d": 300}'::jsonb) FROM health.models WHERE name = 'relative'$$) AS unresolved;
--- (300, 301 and 302 share a 1 % bucket, each tied 167 times: the estimate
--- is within that bucket's 0.5 % of the population.)
+-- (The profile holds every distinct value, so the score is the exact share
+-- of accounts at or below 300.)
 SELECT health.evaluate(health.model_for('relative'), '{"logins_30d": 300}'::jsonb) AS score_of_300,
        (SELECT 100.0 * count(*) FILTER (WHERE logins_30d <= 300) / count(*) FROM model_accounts) AS exact_percentile;
 

@@ -44,9 +44,16 @@ SELECT v, health.quantile_tier(v, p) AS tier,
        health.quantile_tier(v, p, '{0.1,0.5,0.9}', '{D,C,B,A}') AS grade
 FROM hundred_profile, unnest(ARRAY[1, 10, 11, 25, 26, 50, 51, 75, 76, 90, 91, 100]::float8[]) v;
 
--- The text form is readable JSON: moments, then [count, min, max] per bucket.
--- 1 and 1.005 share a bucket (within 1 %), 2.5 and 0 have their own.
-SELECT health.profile(x) FROM (VALUES (0.0), (1.0), (1.005), (2.5)) t(x);
+-- The text form is readable JSON: moments, the two shifts of the sketch, then
+-- the buckets. Up to 32 768 distinct values the profile is exact (both shifts
+-- 0): one [count, value] per distinct value.
+SELECT health.profile(x) FROM (VALUES (0.0), (1.0), (1.005), (2.5), (2.5)) t(x);
+-- Above that it is a sketch: [count, min, max, count at min, count at max,
+-- shift] per bucket, at most 1 536 of them. Buckets are as fine as the data
+-- calls for: 1 000 000 values within 0.01 of 100 still get hundreds.
+SELECT p::text::jsonb - 'buckets' AS header, jsonb_array_length(p::text::jsonb -> 'buckets') AS buckets,
+       p::text::jsonb -> 'buckets' -> 0 AS first_bucket
+FROM (SELECT health.profile(100 + (x % 100003) / 1e7) AS p FROM generate_series(1, 1000000) x) t;
 -- ... and it reads back unchanged.
 SELECT p::text::health.profile::text = p::text AS round_trip
 FROM (SELECT health.profile(x) AS p FROM hundred) t;
@@ -88,7 +95,9 @@ SELECT e FROM (VALUES
     (sql_error($$SELECT health.quantile_tier(1, p, '{0.5,NULL}', '{a,b,c}') FROM hundred_profile$$))
 ) t(e);
 
--- Text input is checked as thoroughly as what the aggregate writes.
+-- Text input is checked as thoroughly as what the aggregate writes. A text
+-- form without the two shifts is the format of 0.1.0 and 0.2.0 ([count, min,
+-- max] per 1 % bucket, "gamma": 1.01), still read so dumps restore.
 SELECT e FROM (VALUES
     (sql_error($$SELECT 'not json'::health.profile$$)),
     (sql_error($$SELECT '{"count": 0, "mean": 0, "min": 0, "max": 0, "negatives": 0, "m2": 0, "log_mean": 0, "log_m2": 0, "buckets": []}'::health.profile$$)),
@@ -97,16 +106,30 @@ SELECT e FROM (VALUES
     (sql_error($$SELECT '{"count": 2, "mean": 1.5, "min": 1, "max": 2, "negatives": 0, "m2": 0.5, "log_mean": 0.9, "log_m2": 0, "buckets": [[1, 2, 2], [1, 1, 1]]}'::health.profile$$)),
     (sql_error($$SELECT '{"count": 1, "mean": 1, "stddev": 3, "min": 1, "max": 1, "negatives": 0, "m2": 0, "log_mean": 0.6931471805599453, "log_m2": 0, "buckets": [[1, 1, 1]]}'::health.profile$$)),
     (sql_error($$SELECT '{"count": 1, "mean": 1, "min": 1, "max": 1, "negatives": 0, "m2": 0, "log_mean": 0.6931471805599453, "log_m2": 0, "gamma": 1.02, "buckets": [[1, 1, 1]]}'::health.profile$$)),
-    (sql_error($$SELECT '{"count": 1, "mean": 1, "min": 1, "max": 1, "negatives": 0, "m2": 0, "log_mean": 0.6931471805599453, "log_m2": 0, "colour": "red", "buckets": [[1, 1, 1]]}'::health.profile$$))
+    (sql_error($$SELECT '{"count": 1, "mean": 1, "min": 1, "max": 1, "negatives": 0, "m2": 0, "log_mean": 0.6931471805599453, "log_m2": 0, "colour": "red", "buckets": [[1, 1, 1]]}'::health.profile$$)),
+    -- the current format: exact buckets are [count, value] ...
+    (sql_error($$SELECT '{"count": 2, "mean": 1.5, "min": 1, "max": 2, "negatives": 0, "m2": 0.5, "log_mean": 0.9, "log_m2": 0, "global_shift": 0, "block_shift": 0, "buckets": [[1, 1, 2], [1, 2]]}'::health.profile$$)),
+    -- ... and a sketch's buckets lie within one bucket at their shift, with
+    -- consistent counts at their extremes
+    (sql_error($$SELECT '{"count": 2, "mean": 1.5, "min": 1, "max": 2, "negatives": 0, "m2": 0.5, "log_mean": 0.9, "log_m2": 0, "global_shift": 52, "block_shift": 52, "buckets": [[2, 1, 2, 1, 1, 52]]}'::health.profile$$)),
+    (sql_error($$SELECT '{"count": 3, "mean": 1.5, "min": 1, "max": 1.5, "negatives": 0, "m2": 0.5, "log_mean": 0.9, "log_m2": 0, "global_shift": 52, "block_shift": 52, "buckets": [[3, 1, 1.5, 2, 2, 52]]}'::health.profile$$)),
+    (sql_error($$SELECT '{"count": 1, "mean": 1, "min": 1, "max": 1, "negatives": 0, "m2": 0, "log_mean": 0.6931471805599453, "log_m2": 0, "global_shift": 0, "block_shift": 0, "gamma": 1.01, "buckets": [[1, 1]]}'::health.profile$$))
 ) t(e);
 
 -- rollup(profile): ten parts merge into exactly the sketch of the whole, and
--- the same moments (to rounding).
+-- the same moments (to rounding). Exact profiles stay exact; parts that
+-- together hold more than 32 768 distinct values merge into a sketch, the same
+-- one a single profile of all the values is.
 CREATE TABLE parts AS SELECT (x::int % 10) AS part, health.profile(x) AS p FROM hundred GROUP BY 1;
 SELECT (r::text::jsonb -> 'buckets') = (w::text::jsonb -> 'buckets') AS same_sketch,
        health.profile_count(r) AS count, health.profile_mean(r) AS mean,
        round(health.profile_stddev(r)::numeric, 9) = round(health.profile_stddev(w)::numeric, 9) AS same_stddev
 FROM (SELECT health.rollup(p) AS r FROM parts) a, hundred_profile h(w);
+SELECT whole::text::jsonb - '{mean,stddev,m2,log_mean,log_m2}'::text[] = rolled::text::jsonb - '{mean,stddev,m2,log_mean,log_m2}'::text[] AS same_sketch,
+       whole::text::jsonb ->> 'block_shift' <> '0' AS is_sketch
+FROM (SELECT health.profile(sqrt(x) * 7.3) AS whole FROM generate_series(1, 200000) x) w,
+     (SELECT health.rollup(p) AS rolled
+      FROM (SELECT x % 7 AS part, health.profile(sqrt(x) * 7.3) AS p FROM generate_series(1, 200000) x GROUP BY 1) parts) r;
 
 -- Per-segment use: a materialized view of (segment, metric, profile), joined
 -- back to the metric rows. Each account is placed within its own segment.
@@ -152,7 +175,7 @@ SELECT count(*) AS rows, bool_and(a.profile::text = b.profile::text) AS identica
 FROM stored_profiles a JOIN restored_profiles b USING (segment, metric);
 
 -- Size: a profile of 1 000 000 values (a fat-tailed metric spanning six
--- orders of magnitude, and a 0..100 integer metric).
+-- orders of magnitude, and a 0..100 integer metric, which is exact).
 SELECT setseed(0.5);
 SELECT pg_column_size(health.profile(exp(3 + 2 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())))) AS fat_tail_bytes,
        pg_column_size(health.profile(floor(random() * 101))) AS integer_bytes

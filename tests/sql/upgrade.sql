@@ -112,6 +112,12 @@ SELECT extversion FROM pg_extension WHERE extname = 'customer_health';
 
 -- ...and after it: the values 0.1.0 wrote still read the same.
 SELECT * FROM answers_to_0_1_0_values ORDER BY type;
+-- A profile 0.1.0 wrote (format 1) rolls up with one written today: the
+-- result is in today's format and counts both.
+SELECT health.profile_count(r) AS count, r::text::jsonb ? 'block_shift' AS current_format,
+       round(health.percentile_rank(30, r)::numeric, 1) AS rank_of_30
+FROM (SELECT health.rollup(p) AS r
+      FROM (SELECT population FROM written_by_0_1_0 UNION ALL SELECT health.profile(x) FROM generate_series(1, 10) x) t(p)) u;
 
 -- The catalogue keeps every row; the 0.1.0 profile becomes the version in
 -- force since -infinity, so past scores come out as before.

@@ -3,49 +3,55 @@
 //! segment ("15th percentile") without sorting the table again.
 //!
 //! # The sketch, and why it is ours
-//! Values are counted in logarithmic buckets, as in DDSketch: bucket `i` holds
-//! the values `x` with `GAMMA^(i-1) < |x| <= GAMMA^i` (`GAMMA = 1.01`), zero has
-//! its own bucket, negatives mirror positives. Unlike DDSketch, every bucket
-//! also keeps the exact smallest and largest value it has seen. That gives:
+//! Every value is mapped to a 64-bit key that orders like the value
+//! ([`ordered`]: the float's bits, sign-adjusted). A profile groups the values
+//! into buckets of the keys that agree above a bit, the profile's *shift*:
 //!
-//! - **Exact, order-free merges.** Counts add and extremes take min/max, so a
-//!   profile does not depend on row order, parallel splitting or how it was
-//!   rolled up: a forced-parallel plan returns bit-for-bit the same sketch.
-//!   (KLL and t-digest, the rank-error sketches, compact or cluster in an
-//!   order-dependent way.)
-//! - **Quantiles within 1 % of the true value.** The true k-th smallest value
-//!   and our estimate lie in the same bucket, whose ends differ by at most 1 %.
-//! - **Ranks that are exact unless neighbours crowd.** `count_at_or_below(v)`
-//!   is exact when no other value lies within 1 % of `v` in `v`'s bucket (in
-//!   particular for ties, integers above 100 apart, constant columns, a bucket
-//!   whose values all sit on one side of `v`); otherwise the values of that one
-//!   bucket are assumed evenly spread between its extremes, so the rank error
-//!   is at most the share of the population inside that 1 %-wide bucket, and
-//!   far less when the density is smooth there.
+//! - **Exact (shift 0)** while the population has at most [`EXACT_LIMIT`]
+//!   distinct values: one bucket per distinct value with its count, so ranks
+//!   and quantiles equal `cume_dist()` and `percentile_cont` exactly. Small
+//!   segments, the common case in B2B, and integer-valued metrics with heavy
+//!   ties (logins, seats, NPS answers) stay exact at any population size.
+//! - **Sketch (shift > 0)** above that: the smallest shift at which at most
+//!   [`SKETCH_LIMIT`] buckets are occupied. Buckets have the same width on the
+//!   key scale, which is logarithmic across binades and linear inside one, so
+//!   values clustered far from zero (N(100, 0.3)) get as many buckets as
+//!   values spread over decades. Each bucket keeps its count, its exact
+//!   smallest and largest value and how many values sit on each of those two;
+//!   a rank inside a bucket takes the values between its extremes as evenly
+//!   spread.
 //!
-//! Crates considered: `sketches-ddsketch` keeps bucket counts only, so a rank
-//! inside a bucket is a guess, and tied values (logins, seats, NPS answers)
-//! all sit in one bucket: with 30 % of accounts at exactly 5 logins,
-//! `percentile_rank(5)` could be 15 points off. KLL (`kll-rs`, bindings to
-//! the C++ DataSketches library) and t-digest (`tdigest`) bound rank error
-//! (KLL) or do well at the tails (t-digest), but compact in an order-dependent
-//! way, so a parallel plan or a roll-up would answer differently from a serial
-//! pass. The per-bucket extremes cost 16 bytes a bucket and fix both.
+//! The shift is the smallest one at which the population fits, and a bucket
+//! is a function of the values that fall in it, so a profile is a function of
+//! the multiset of values: merging two profiles starts at the larger shift and
+//! coarsens while too many buckets are occupied, which gives bit-for-bit the
+//! profile of all their values. A forced-parallel plan, a roll-up of days into
+//! a month and a serial pass all store the same sketch. (KLL and t-digest
+//! compact or cluster in an order-dependent way; DDSketch keeps counts only,
+//! so ties and values clustered far from zero lose their ranks.)
 //!
 //! The moments (count, mean, variance; mean and variance of `ln(1+x)` over the
 //! non-negative values) use Welford updates and Chan's merge.
 //!
 //! # Stored form (little-endian), read in place by the accessors
 //! ```text
-//! 0  u32 version (1)      4  u32 n_buckets
+//! 0  u32 version (2)      4  u32 n_buckets
 //! 8  u64 count           16  u64 negatives (values < 0)
 //! 24 f64 mean            32  f64 m2 (sum of squared deviations)
 //! 40 f64 min             48  f64 max
 //! 56 f64 log_mean        64  f64 log_m2 (of ln(1+x), over values >= 0)
-//! 72 i32 key[n] | u64 cumulative_count[n] | f64 bucket_min[n] | f64 bucket_max[n]
+//! 72 u32 shift           76  u32 count width w (4 when count < 2^32, else 8)
+//! 80 shift 0: f64 value[n] | uw cumulative_count[n]
+//!    shift>0: f64 bucket_max[n] | f64 bucket_min[n] | uw cumulative_count[n]
+//!             | uw count_at_min[n] | uw count_at_max[n]
 //! ```
-//! Keys ascend with the values, so ranks are one binary search away.
-
+//! Buckets ascend, so a rank is one binary search on the bucket maxima away.
+//!
+//! Version 1 (releases 0.1.0 and 0.2.0: buckets of 1 % relative width, no
+//! counts at the extremes) is still read, and answers as those releases did:
+//! its buckets are read as buckets with one value at each extreme, which is
+//! the rule those releases applied. Merging a version-1 profile writes
+//! version 2 at the coarsest resolution its buckets need.
 //!
 //! # Modules
 //! - `sketch`: the profile as the aggregate builds it ([`Profile`]): moments
@@ -63,62 +69,74 @@ pub use sketch::Profile;
 pub use text::bytes_from_text;
 pub use view::{check_fractions, Method, ProfileView, RankIndex};
 
-/// Ratio between bucket ends: neighbouring values within 1 % share a bucket.
-pub const GAMMA: f64 = 1.01;
-const VERSION: u32 = 1;
-const HEADER: usize = 72;
-const BYTES_PER_BUCKET: usize = 4 + 8 + 8 + 8;
-/// Keeps every positive key above zero: |ln x| / ln(GAMMA) < 75 000 for all f64.
-const KEY_BIAS: i32 = 80_000;
+/// Populations with at most this many distinct values are held exactly.
+pub const EXACT_LIMIT: usize = 32_768;
+/// The global shift is the smallest at which at most this many buckets
+/// are occupied over the whole population.
+pub const GLOBAL_LIMIT: usize = 512;
+/// Blocks: the keys that agree above the block shift, at least a binade
+/// (one sign and exponent); at most this many are occupied.
+pub const MAX_BLOCKS: usize = 8;
+const MIN_BLOCK_SHIFT: u32 = 52;
+/// A block's own shift is the smallest at which at most this many of its
+/// buckets are occupied; it is refined to it when that is finer than the
+/// global shift, so a narrow cluster beside a wide spread keeps resolution.
+pub const BLOCK_LIMIT: usize = 128;
+/// Most buckets a sketch can hold.
+pub const SKETCH_LIMIT: usize = GLOBAL_LIMIT + MAX_BLOCKS * BLOCK_LIMIT;
 
-/// `1 / ln(GAMMA)`, a constant so no call pays for a logarithm twice (checked
-/// against `libm` in the tests). Keys depend on it: never change it without a
-/// new stored-form version.
-const INV_LN_GAMMA: f64 = 100.49917080713044;
+const VERSION: u32 = 2;
+const HEADER: usize = 88;
 
-#[inline]
-fn inv_ln_gamma() -> f64 {
-    INV_LN_GAMMA
-}
+/// The version-1 layout (0.1.0, 0.2.0), still read.
+mod v1 {
+    pub const VERSION: u32 = 1;
+    pub const HEADER: usize = 72;
+    pub const BYTES_PER_BUCKET: usize = 4 + 8 + 8 + 8;
+    /// Ratio between bucket ends.
+    pub const GAMMA: f64 = 1.01;
 
-/// Bucket index of a non-zero magnitude: `GAMMA^(i-1) < abs <= GAMMA^i`.
-#[inline]
-fn index_of(abs: f64, inv_ln_gamma: f64) -> i32 {
-    // The platform's ln is faster than libm's and within an ulp of it: its
-    // ceiling is the same unless ln(abs)/ln(GAMMA) lies within 1e-9 of a
-    // whole number, and there libm (the definition, identical on every
-    // machine, so stored keys stay valid) decides.
-    let fast = abs.ln() * inv_ln_gamma;
-    let key = ceil_to_i32(fast);
-    if (key as f64 - fast) > 1e-9 && (fast - (key - 1) as f64) > 1e-9 {
-        key
-    } else {
-        ceil_to_i32(libm::log(abs) * inv_ln_gamma)
+    /// The bucket key of a value (`GAMMA^(i-1) < |x| <= GAMMA^i`, offset so
+    /// keys ascend with the values), as those releases wrote it.
+    pub fn key(x: f64) -> i32 {
+        const KEY_BIAS: i32 = 80_000;
+        // 1 / ln(GAMMA), the constant those releases multiplied by.
+        const INV_LN_GAMMA: f64 = 100.49917080713044;
+        if !x.is_finite() || x == 0.0 {
+            return 0;
+        }
+        let index = (libm::log(x.abs()) * INV_LN_GAMMA).ceil() as i32 + KEY_BIAS;
+        if x > 0.0 {
+            index
+        } else {
+            -index
+        }
     }
 }
 
-/// `x.ceil() as i32` without a call into libm's `ceil` (no SSE4.1 by default);
-/// the same result for every |x| < 2^31.
+/// A key that orders like the value: `a < b` iff `ordered(a) < ordered(b)`
+/// for finite values (`-0.0` is taken as `0.0` by the callers).
 #[inline]
-fn ceil_to_i32(x: f64) -> i32 {
-    let t = x as i32;
-    if (t as f64) < x {
-        t + 1
+pub(crate) fn ordered(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
     } else {
-        t
+        bits | 1 << 63
     }
 }
 
-/// The ordered key of a value: monotone non-decreasing in `x`.
+/// The value of an [`ordered`] key.
 #[inline]
-fn key_of(x: f64, inv_ln_gamma: f64) -> i32 {
-    if x > 0.0 {
-        index_of(x, inv_ln_gamma) + KEY_BIAS
-    } else if x < 0.0 {
-        -(index_of(-x, inv_ln_gamma) + KEY_BIAS)
-    } else {
-        0
-    }
+pub(crate) fn from_ordered(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
+}
+
+/// The bucket of a key at `shift` (shifts stay below 64: at 63 there are
+/// at most two buckets, one per sign).
+#[inline]
+fn cell(key: u64, shift: u32) -> u64 {
+    key >> shift
 }
 
 #[cfg(test)]

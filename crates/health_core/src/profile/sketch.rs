@@ -1,79 +1,106 @@
-//! The profile as the `profile` aggregate builds it: moments and logarithmic
-//! buckets with their extremes, exact merges, and the stored form.
+//! The profile as the `profile` aggregate builds it: moments and the buckets
+//! of the sketch, exact merges, and the stored form.
 
+use super::view::Layout;
 use super::*;
 use crate::error::{finite, HealthError, Result};
 
+/// The values of one bucket: how many, the smallest and largest (as
+/// [`ordered`] keys), how many of them equal each of those two, and the
+/// shift of the bucket (the values whose keys agree above that bit).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Bucket {
-    count: u64,
-    min: f64,
-    max: f64,
+    pub(super) count: u64,
+    pub(super) lo: u64,
+    pub(super) hi: u64,
+    pub(super) at_lo: u64,
+    pub(super) at_hi: u64,
+    pub(super) shift: u32,
 }
 
 impl Bucket {
-    const EMPTY: Bucket = Bucket {
-        count: 0,
-        min: f64::INFINITY,
-        max: f64::NEG_INFINITY,
-    };
-
-    #[inline]
-    fn add(&mut self, x: f64) {
-        self.count += 1;
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
+    /// `count` copies of one value.
+    fn single(key: u64, count: u64) -> Bucket {
+        Bucket {
+            count,
+            lo: key,
+            hi: key,
+            at_lo: count,
+            at_hi: count,
+            shift: 0,
+        }
     }
 
-    fn merge(&mut self, other: &Bucket) {
+    /// Folds in the values of another bucket: the result depends only on
+    /// the values of both, not on which came first.
+    fn absorb(&mut self, other: &Bucket) {
         self.count += other.count;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-    }
-}
-
-/// Dense run of buckets for one sign: `buckets[i]` holds index `offset + i`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct Store {
-    offset: i32,
-    buckets: Vec<Bucket>,
-}
-
-impl Store {
-    #[inline]
-    fn bucket(&mut self, index: i32) -> &mut Bucket {
-        if self.buckets.is_empty() {
-            self.offset = index;
-            self.buckets.push(Bucket::EMPTY);
-        } else if index < self.offset || index >= self.offset + self.buckets.len() as i32 {
-            self.grow_to(index);
+        if other.lo < self.lo {
+            (self.lo, self.at_lo) = (other.lo, other.at_lo);
+        } else if other.lo == self.lo {
+            self.at_lo += other.at_lo;
         }
-        &mut self.buckets[(index - self.offset) as usize]
+        if other.hi > self.hi {
+            (self.hi, self.at_hi) = (other.hi, other.at_hi);
+        } else if other.hi == self.hi {
+            self.at_hi += other.at_hi;
+        }
+        self.shift = self.shift.max(other.shift);
     }
+}
 
-    /// Extends the run to cover `index`, with some slack on the growing side.
-    #[cold]
-    fn grow_to(&mut self, index: i32) {
-        const SLACK: i32 = 16;
-        if index < self.offset {
-            let new_offset = index - SLACK;
-            let mut grown = vec![Bucket::EMPTY; (self.offset - new_offset) as usize];
-            grown.extend_from_slice(&self.buckets);
-            self.buckets = grown;
-            self.offset = new_offset;
+/// The lowest shift at which two neighbouring buckets are one: their keys
+/// agree above the highest bit in which they differ.
+#[inline]
+fn split(left: &Bucket, right: &Bucket) -> u32 {
+    64 - (left.hi ^ right.lo).leading_zeros()
+}
+
+/// The smallest shift at which buckets whose neighbour splits are `splits`
+/// occupy at most `limit` buckets: at shift `s` there are `1 + #{split > s}`.
+fn fitting(splits: &[u32], limit: usize) -> u32 {
+    if splits.len() < limit {
+        return 0;
+    }
+    let mut splits = splits.to_vec();
+    let (_, nth, _) = splits.select_nth_unstable_by(limit - 1, |a, b| b.cmp(a));
+    *nth
+}
+
+/// Merges two ascending runs of buckets; a bucket inside another's bucket
+/// (at the larger of their shifts) joins it.
+fn merge_runs(a: Vec<Bucket>, b: Vec<Bucket>) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let next = if j == b.len() || (i < a.len() && a[i].lo <= b[j].lo) {
+            i += 1;
+            a[i - 1]
         } else {
-            self.buckets
-                .resize((index + SLACK - self.offset) as usize, Bucket::EMPTY);
+            j += 1;
+            b[j - 1]
+        };
+        match out.last_mut() {
+            Some(last) if cell(last.hi, last.shift.max(next.shift)) == cell(next.lo, last.shift.max(next.shift)) => {
+                last.absorb(&next)
+            }
+            _ => out.push(next),
         }
     }
+    out
+}
 
-    fn non_empty(&self) -> impl DoubleEndedIterator<Item = (i32, &Bucket)> {
-        self.buckets
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.count > 0)
-            .map(move |(i, b)| (self.offset + i as i32, b))
+/// Brings ascending buckets to `shift`, joining those that become one.
+fn coarsen(buckets: &mut [Bucket], shift: u32) -> Vec<Bucket> {
+    let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
+    for b in buckets.iter_mut() {
+        b.shift = shift;
+        match out.last_mut() {
+            Some(last) if cell(last.hi, shift) == cell(b.lo, shift) => last.absorb(b),
+            _ => out.push(*b),
+        }
     }
+    out
 }
 
 /// Count, mean and sum of squared deviations, merged with Chan's formula.
@@ -119,6 +146,9 @@ impl Moments {
     }
 }
 
+/// Values collected before they are sorted into buckets, in one batch.
+const PENDING_LIMIT: usize = 2048;
+
 /// A profile being built by the aggregate: moments plus the sketch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
@@ -128,10 +158,13 @@ pub struct Profile {
     negatives: u64,
     min: f64,
     max: f64,
-    zero: Bucket,
-    positive: Store,
-    negative: Store,
-    inv_ln_gamma: f64,
+    /// The sketch's global and block shifts; both 0 while it is exact.
+    global: u32,
+    block: u32,
+    /// Ascending, one per occupied bucket.
+    buckets: Vec<Bucket>,
+    /// Keys of values added since the last [`flush`](Self::flush).
+    pending: Vec<u64>,
 }
 
 impl Default for Profile {
@@ -148,10 +181,10 @@ impl Profile {
             negatives: 0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
-            zero: Bucket::EMPTY,
-            positive: Store::default(),
-            negative: Store::default(),
-            inv_ln_gamma: inv_ln_gamma(),
+            global: 0,
+            block: 0,
+            buckets: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -165,21 +198,77 @@ impl Profile {
         if !x.is_finite() {
             finite("value", x)?;
         }
-        let x = x + 0.0; // -0.0 -> 0.0, so the zero bucket prints and reads back alike
+        let x = x + 0.0; // -0.0 -> 0.0: one key for zero
         self.moments.add(x);
         self.min = self.min.min(x);
         self.max = self.max.max(x);
-        if x > 0.0 {
+        if x >= 0.0 {
             self.log_moments.add(libm::log1p(x));
-            self.positive.bucket(index_of(x, self.inv_ln_gamma)).add(x);
-        } else if x < 0.0 {
-            self.negatives += 1;
-            self.negative.bucket(index_of(-x, self.inv_ln_gamma)).add(x);
         } else {
-            self.log_moments.add(0.0);
-            self.zero.add(x);
+            self.negatives += 1;
+        }
+        self.pending.push(ordered(x));
+        if self.pending.len() >= PENDING_LIMIT {
+            self.flush();
         }
         Ok(())
+    }
+
+    /// Sorts the pending values into the buckets.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_unstable();
+        let mut batch: Vec<Bucket> = Vec::new();
+        for &key in &self.pending {
+            match batch.last_mut() {
+                Some(last) if last.hi == key => {
+                    last.count += 1;
+                    last.at_lo += 1;
+                    last.at_hi += 1;
+                }
+                _ => batch.push(Bucket::single(key, 1)),
+            }
+        }
+        self.pending.clear();
+        let buckets = std::mem::take(&mut self.buckets);
+        self.buckets = merge_runs(buckets, batch);
+        self.normalise();
+    }
+
+    /// Brings the buckets to the resolution the population calls for (see
+    /// the module docs): exact while at most [`EXACT_LIMIT`] distinct values;
+    /// then each block of keys as fine as the coarser of the global shift
+    /// (at most [`GLOBAL_LIMIT`] buckets over all) and the block's own (at
+    /// most [`BLOCK_LIMIT`] buckets in it). Each shift is the smallest that
+    /// fits, and only grows as values are added, so the buckets are a
+    /// function of the values whatever the order or split.
+    fn normalise(&mut self) {
+        if self.block == 0 && self.buckets.len() <= EXACT_LIMIT {
+            return;
+        }
+        let lowest = self.buckets.iter().map(|b| b.shift).max().unwrap_or(0);
+        let splits: Vec<u32> = self.buckets.windows(2).map(|w| split(&w[0], &w[1])).collect();
+        self.global = fitting(&splits, GLOBAL_LIMIT).max(self.global).max(lowest);
+        self.block = fitting(&splits, MAX_BLOCKS)
+            .max(self.block)
+            .max(lowest)
+            .max(MIN_BLOCK_SHIFT);
+        let mut out = Vec::with_capacity(self.buckets.len().min(GLOBAL_LIMIT + MAX_BLOCKS * BLOCK_LIMIT));
+        let mut start = 0;
+        while start < self.buckets.len() {
+            let block = cell(self.buckets[start].lo, self.block);
+            let mut end = start + 1;
+            while end < self.buckets.len() && cell(self.buckets[end].lo, self.block) == block {
+                end += 1;
+            }
+            let lowest = self.buckets[start..end].iter().map(|b| b.shift).max().unwrap_or(0);
+            let own = fitting(&splits[start..end - 1], BLOCK_LIMIT).max(lowest);
+            out.extend(coarsen(&mut self.buckets[start..end], own.min(self.global).max(lowest)));
+            start = end;
+        }
+        self.buckets = out;
     }
 
     /// Folds `other` in; the sketch part is exact and order-free.
@@ -189,29 +278,14 @@ impl Profile {
         self.negatives += other.negatives;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
-        self.zero.merge(&other.zero);
-        for (index, b) in other.positive.non_empty() {
-            self.positive.bucket(index).merge(b);
-        }
-        for (index, b) in other.negative.non_empty() {
-            self.negative.bucket(index).merge(b);
-        }
-    }
-
-    /// Non-empty buckets in ascending order of value, with their keys.
-    fn ordered_buckets(&self) -> Vec<(i32, Bucket)> {
-        let mut out = Vec::new();
-        // Larger magnitude = smaller value on the negative side.
-        for (index, b) in self.negative.non_empty().rev() {
-            out.push((-(index + KEY_BIAS), *b));
-        }
-        if self.zero.count > 0 {
-            out.push((0, self.zero));
-        }
-        for (index, b) in self.positive.non_empty() {
-            out.push((index + KEY_BIAS, *b));
-        }
-        out
+        self.flush();
+        let ours = std::mem::take(&mut self.buckets);
+        self.buckets = merge_runs(ours, other.buckets.clone());
+        self.global = self.global.max(other.global);
+        self.block = self.block.max(other.block);
+        self.normalise();
+        self.pending.extend_from_slice(&other.pending);
+        self.flush();
     }
 
     /// The stored form; an empty profile is an error (the aggregate returns
@@ -220,9 +294,15 @@ impl Profile {
         if self.count() == 0 {
             return Err(HealthError::invalid("a profile needs at least one value"));
         }
-        let buckets = self.ordered_buckets();
-        let n = buckets.len();
-        let mut out = Vec::with_capacity(HEADER + n * BYTES_PER_BUCKET);
+        if !self.pending.is_empty() {
+            let mut flushed = self.clone();
+            flushed.flush();
+            return flushed.to_bytes();
+        }
+        let n = self.buckets.len();
+        let exact = self.block == 0;
+        let layout = Layout::v2(n, exact, self.count());
+        let mut out = Vec::with_capacity(layout.size());
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&self.moments.count.to_le_bytes());
@@ -237,24 +317,45 @@ impl Profile {
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for (key, _) in &buckets {
-            out.extend_from_slice(&key.to_le_bytes());
+        for field in [self.global, self.block, layout.width as u32, 0] {
+            out.extend_from_slice(&field.to_le_bytes());
+        }
+        let put = |out: &mut Vec<u8>, c: u64| {
+            if layout.width == 4 {
+                out.extend_from_slice(&(c as u32).to_le_bytes())
+            } else {
+                out.extend_from_slice(&c.to_le_bytes())
+            }
+        };
+        for b in &self.buckets {
+            out.extend_from_slice(&from_ordered(b.hi).to_le_bytes());
+        }
+        if !exact {
+            for b in &self.buckets {
+                out.extend_from_slice(&from_ordered(b.lo).to_le_bytes());
+            }
         }
         let mut cumulative = 0u64;
-        for (_, b) in &buckets {
+        for b in &self.buckets {
             cumulative += b.count;
-            out.extend_from_slice(&cumulative.to_le_bytes());
+            put(&mut out, cumulative);
         }
-        for (_, b) in &buckets {
-            out.extend_from_slice(&b.min.to_le_bytes());
+        if !exact {
+            for b in &self.buckets {
+                put(&mut out, b.at_lo);
+            }
+            for b in &self.buckets {
+                put(&mut out, b.at_hi);
+            }
+            out.extend(self.buckets.iter().map(|b| b.shift as u8));
         }
-        for (_, b) in &buckets {
-            out.extend_from_slice(&b.max.to_le_bytes());
-        }
+        debug_assert_eq!(out.len(), layout.size());
         Ok(out)
     }
 
     /// Rebuilds a profile from its stored form (validated), for merging.
+    /// A version-1 profile's buckets are placed at the smallest shift that
+    /// holds each of them in one bucket.
     pub fn from_bytes(bytes: &[u8]) -> Result<Profile> {
         let view = ProfileView::new(bytes)?;
         view.validate()?;
@@ -272,21 +373,32 @@ impl Profile {
         };
         p.min = view.min();
         p.max = view.max();
-        for j in 0..view.n_buckets() {
-            let b = Bucket {
+        p.buckets = (0..view.n_buckets())
+            .map(|j| Bucket {
                 count: view.bucket_count(j),
-                min: view.bucket_min(j),
-                max: view.bucket_max(j),
-            };
-            let key = view.key(j);
-            if key > 0 {
-                *p.positive.bucket(key - KEY_BIAS) = b;
-            } else if key < 0 {
-                *p.negative.bucket(-key - KEY_BIAS) = b;
-            } else {
-                p.zero = b;
+                lo: ordered(view.bucket_min(j) + 0.0),
+                hi: ordered(view.bucket_max(j) + 0.0),
+                at_lo: view.count_at_min(j),
+                at_hi: view.count_at_max(j),
+                shift: view.bucket_shift(j),
+            })
+            .collect();
+        match view.shifts() {
+            Some((global, block)) => (p.global, p.block) = (global, block),
+            None => {
+                // Version 1: each bucket at the smallest shift that holds it;
+                // then the profile's shifts as for any other.
+                for b in &mut p.buckets {
+                    b.shift = 64 - (b.lo ^ b.hi).leading_zeros();
+                }
+                let buckets = std::mem::take(&mut p.buckets);
+                p.buckets = merge_runs(buckets, Vec::new());
+                if p.buckets.iter().any(|b| b.shift > 0) {
+                    p.block = MIN_BLOCK_SHIFT;
+                }
             }
         }
+        p.normalise();
         Ok(p)
     }
 }

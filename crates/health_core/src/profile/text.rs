@@ -1,46 +1,63 @@
 //! The readable text form of a profile: JSON, with whole numbers printed
 //! without a fraction, read back as thoroughly as the binary form.
+//!
+//! A version-2 profile prints its `global_shift` and `block_shift` and, per
+//! bucket, `[count, value]` when exact (both 0) or `[count, min, max,
+//! count_at_min, count_at_max, shift]`; a version-1 profile prints as its releases printed it
+//! (`"gamma": 1.01`, buckets `[count, min, max]`) and reads back to the
+//! same bytes.
 
 use serde::Deserialize;
+use serde_json::{json, Value};
 
-use super::view::corrupt;
+use super::view::{corrupt, Layout};
 use super::*;
 use crate::error::{num, HealthError, Result};
 
 impl ProfileView<'_> {
     /// The readable JSON text form; whole numbers print without a fraction.
     pub fn to_text(&self) -> String {
-        use serde_json::{json, Value};
         let buckets: Vec<Value> = (0..self.n)
-            .map(|j| {
-                json!([
+            .map(|j| match self.shifts() {
+                Some((_, 0)) => json!([self.bucket_count(j), json_number(self.bucket_max(j))]),
+                Some(_) => json!([
+                    self.bucket_count(j),
+                    json_number(self.bucket_min(j)),
+                    json_number(self.bucket_max(j)),
+                    self.count_at_min(j),
+                    self.count_at_max(j),
+                    self.bucket_shift(j)
+                ]),
+                None => json!([
                     self.bucket_count(j),
                     json_number(self.bucket_min(j)),
                     json_number(self.bucket_max(j))
-                ])
+                ]),
             })
             .collect();
-        let text = json!({
-            "count": self.count(),
-            "mean": json_number(self.mean()),
-            "stddev": json_number(self.stddev()),
-            "min": json_number(self.min()),
-            "max": json_number(self.max()),
-            "negatives": self.negatives(),
-            "m2": json_number(self.m2()),
-            "log_mean": json_number(self.log_mean()),
-            "log_m2": json_number(self.log_m2()),
-            "gamma": GAMMA,
-            "buckets": buckets,
-        });
-        // serde_json keeps insertion order only with its preserve_order
-        // feature; write the fields in the documented order by hand.
+        let resolution: Vec<(&str, Value)> = match self.shifts() {
+            Some((global, block)) => vec![("global_shift", json!(global)), ("block_shift", json!(block))],
+            None => vec![("gamma", json!(v1::GAMMA))],
+        };
+        let mut fields = vec![
+            ("count", json!(self.count())),
+            ("mean", json_number(self.mean())),
+            ("stddev", json_number(self.stddev())),
+            ("min", json_number(self.min())),
+            ("max", json_number(self.max())),
+            ("negatives", json!(self.negatives())),
+            ("m2", json_number(self.m2())),
+            ("log_mean", json_number(self.log_mean())),
+            ("log_m2", json_number(self.log_m2())),
+        ];
+        fields.extend(resolution);
+        fields.push(("buckets", Value::Array(buckets)));
         let mut out = String::from("{");
-        for (i, key) in FIELDS.iter().enumerate() {
+        for (i, (key, value)) in fields.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&format!("\"{key}\": {}", text[key]));
+            out.push_str(&format!("\"{key}\": {value}"));
         }
         out.push('}');
         out
@@ -50,35 +67,130 @@ impl ProfileView<'_> {
 /// Parses the text form, checking it as thoroughly as binary input.
 pub fn bytes_from_text(text: &str) -> Result<Vec<u8>> {
     let t: ProfileText = serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid profile: {e}")))?;
-    if let Some(g) = t.gamma {
-        if g != GAMMA {
-            return Err(corrupt(format!("gamma must be {GAMMA}, got {}", num(g))));
-        }
-    }
-    let inv = inv_ln_gamma();
     let n = t.buckets.len();
-    let mut out = Vec::with_capacity(HEADER + n * BYTES_PER_BUCKET);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    let shifts = match (t.global_shift, t.block_shift) {
+        (Some(global), Some(block)) => Some((global, block)),
+        (None, None) => None,
+        _ => {
+            return Err(corrupt(
+                "give both global_shift and block_shift (format 2), or neither (format 1)",
+            ))
+        }
+    };
+    let (version, layout) = match (shifts, t.gamma) {
+        (Some(_), Some(_)) => return Err(corrupt("give the shifts (format 2) or gamma (format 1), not both")),
+        (Some((global, block)), None) if global > 63 || block > 63 => {
+            return Err(corrupt(format!(
+                "shifts must be between 0 and 63, got {global} and {block}"
+            )))
+        }
+        (Some((_, block)), None) => (VERSION, Layout::v2(n, block == 0, t.count)),
+        (None, Some(g)) if g != v1::GAMMA => {
+            return Err(corrupt(format!("gamma must be {}, got {}", v1::GAMMA, num(g))))
+        }
+        (None, _) => (v1::VERSION, Layout::v1(n)),
+    };
+    let wanted = match shifts {
+        Some((_, 0)) => 2,
+        Some(_) => 6,
+        None => 3,
+    };
+    let mut buckets = Vec::with_capacity(n);
+    for (j, b) in t.buckets.iter().enumerate() {
+        if b.len() != wanted {
+            return Err(corrupt(format!(
+                "bucket {} has {} fields, expected {wanted}: {}",
+                j + 1,
+                b.len(),
+                match wanted {
+                    2 => "[count, value]",
+                    6 => "[count, min, max, count_at_min, count_at_max, shift]",
+                    _ => "[count, min, max]",
+                }
+            )));
+        }
+        let count = |i: usize| {
+            b[i].as_u64()
+                .ok_or_else(|| corrupt(format!("bucket {}: counts must be whole numbers >= 0", j + 1)))
+        };
+        let value = |i: usize| {
+            b[i].as_f64()
+                .map(|v| v + 0.0)
+                .ok_or_else(|| corrupt(format!("bucket {}: values must be numbers", j + 1)))
+        };
+        buckets.push(match wanted {
+            2 => (count(0)?, value(1)?, value(1)?, count(0)?, count(0)?, 0),
+            6 => {
+                let shift = count(5)?;
+                if shift > 63 {
+                    return Err(corrupt(format!("bucket {}: shift must be between 0 and 63", j + 1)));
+                }
+                (count(0)?, value(1)?, value(2)?, count(3)?, count(4)?, shift as u8)
+            }
+            _ => (count(0)?, value(1)?, value(2)?, 1, 1, 0),
+        });
+    }
+    let mut out = Vec::with_capacity(layout.size());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(n as u32).to_le_bytes());
     out.extend_from_slice(&t.count.to_le_bytes());
     out.extend_from_slice(&t.negatives.to_le_bytes());
     for v in [t.mean, t.m2, t.min, t.max, t.log_mean, t.log_m2] {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    for (_, lo, _) in &t.buckets {
-        let key = if lo.is_finite() { key_of(*lo, inv) } else { 0 };
-        out.extend_from_slice(&key.to_le_bytes());
-    }
+    let put = |out: &mut Vec<u8>, c: u64| {
+        if layout.width == 4 {
+            out.extend_from_slice(&(c.min(u64::from(u32::MAX)) as u32).to_le_bytes())
+        } else {
+            out.extend_from_slice(&c.to_le_bytes())
+        }
+    };
     let mut cumulative = 0u64;
-    for (c, _, _) in &t.buckets {
-        cumulative = cumulative.saturating_add(*c);
-        out.extend_from_slice(&cumulative.to_le_bytes());
+    let mut cumulatives = Vec::with_capacity(n);
+    for b in &buckets {
+        cumulative = cumulative.saturating_add(b.0);
+        cumulatives.push(cumulative);
     }
-    for (_, lo, _) in &t.buckets {
-        out.extend_from_slice(&lo.to_le_bytes());
-    }
-    for (_, _, hi) in &t.buckets {
-        out.extend_from_slice(&hi.to_le_bytes());
+    match shifts {
+        None => {
+            for b in &buckets {
+                out.extend_from_slice(&v1::key(b.1).to_le_bytes());
+            }
+            for &c in &cumulatives {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+            for b in &buckets {
+                out.extend_from_slice(&b.1.to_le_bytes());
+            }
+            for b in &buckets {
+                out.extend_from_slice(&b.2.to_le_bytes());
+            }
+        }
+        Some((global, block)) => {
+            for field in [global, block, layout.width as u32, 0] {
+                out.extend_from_slice(&field.to_le_bytes());
+            }
+            for b in &buckets {
+                out.extend_from_slice(&b.2.to_le_bytes());
+            }
+            if block > 0 {
+                for b in &buckets {
+                    out.extend_from_slice(&b.1.to_le_bytes());
+                }
+            }
+            for &c in &cumulatives {
+                put(&mut out, c);
+            }
+            if block > 0 {
+                for b in &buckets {
+                    put(&mut out, b.3);
+                }
+                for b in &buckets {
+                    put(&mut out, b.4);
+                }
+                out.extend(buckets.iter().map(|b| b.5));
+            }
+        }
     }
     let view = ProfileView::new(&out)?;
     view.validate()?;
@@ -95,30 +207,15 @@ pub fn bytes_from_text(text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The fields of the text form, in the order they are printed.
-const FIELDS: [&str; 11] = [
-    "count",
-    "mean",
-    "stddev",
-    "min",
-    "max",
-    "negatives",
-    "m2",
-    "log_mean",
-    "log_m2",
-    "gamma",
-    "buckets",
-];
-
 /// Whole numbers as JSON integers (1, not 1.0); others as the shortest
 /// decimal that reads back to the same f64.
-fn json_number(v: f64) -> serde_json::Value {
+fn json_number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        serde_json::Value::from(v as i64)
+        Value::from(v as i64)
     } else {
         serde_json::Number::from_f64(v)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -137,7 +234,10 @@ struct ProfileText {
     log_mean: f64,
     log_m2: f64,
     #[serde(default)]
+    global_shift: Option<u32>,
+    #[serde(default)]
+    block_shift: Option<u32>,
+    #[serde(default)]
     gamma: Option<f64>,
-    /// `[count, min, max]` per non-empty bucket, ascending.
-    buckets: Vec<(u64, f64, f64)>,
+    buckets: Vec<Vec<serde_json::Number>>,
 }

@@ -11,53 +11,187 @@ use crate::normalise::normal_cdf;
 pub struct ProfileView<'a> {
     bytes: &'a [u8],
     pub(super) n: usize,
+    layout: Layout,
     index: Option<&'a RankIndex>,
 }
 
-/// A direct key -> bucket table for a profile that is read many times in one
-/// query (a stored profile joined to millions of rows): replaces the binary
-/// search of every rank lookup by one array read.
+/// Where the columns of a stored profile start (see the module docs).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Layout {
+    /// The global and block shifts; `None` for version 1, which has none.
+    shifts: Option<(u32, u32)>,
+    /// Bytes per count: 4 or 8.
+    pub(super) width: usize,
+    max_at: usize,
+    min_at: usize,
+    cumulative_at: usize,
+    /// The counts at the extremes; `None` where they are implied (one
+    /// value at each end, or all of them when the extremes are equal).
+    at_min_at: Option<usize>,
+    at_max_at: Option<usize>,
+    /// One byte per bucket: its shift (`None`: all 0, or version 1).
+    shift_at: Option<usize>,
+    /// One value per bucket (format 2 at shift 0).
+    exact: bool,
+    size: usize,
+}
+
+impl Layout {
+    pub(super) fn v2(n: usize, exact: bool, count: u64) -> Layout {
+        let width = if count <= u64::from(u32::MAX) { 4 } else { 8 };
+        Self::v2_with(n, if exact { (0, 0) } else { (1, 1) }, width)
+    }
+
+    fn v2_with(n: usize, shifts: (u32, u32), width: usize) -> Layout {
+        let max_at = HEADER;
+        if shifts.1 == 0 {
+            return Layout {
+                shifts: Some(shifts),
+                width,
+                max_at,
+                min_at: max_at,
+                cumulative_at: max_at + 8 * n,
+                at_min_at: None,
+                at_max_at: None,
+                shift_at: None,
+                exact: true,
+                size: HEADER + n * (8 + width),
+            };
+        }
+        let cumulative_at = max_at + 16 * n;
+        Layout {
+            shifts: Some(shifts),
+            width,
+            max_at,
+            min_at: max_at + 8 * n,
+            cumulative_at,
+            at_min_at: Some(cumulative_at + width * n),
+            at_max_at: Some(cumulative_at + 2 * width * n),
+            shift_at: Some(cumulative_at + 3 * width * n),
+            exact: false,
+            size: HEADER + n * (17 + 3 * width),
+        }
+    }
+
+    pub(super) fn v1(n: usize) -> Layout {
+        let h = v1::HEADER;
+        Layout {
+            shifts: None,
+            width: 8,
+            max_at: h + 20 * n,
+            min_at: h + 12 * n,
+            cumulative_at: h + 4 * n,
+            at_min_at: None,
+            at_max_at: None,
+            shift_at: None,
+            exact: false,
+            size: h + n * v1::BYTES_PER_BUCKET,
+        }
+    }
+
+    pub(super) fn size(&self) -> usize {
+        self.size
+    }
+}
+
+/// A slot table for a profile that is read many times in one query (a
+/// stored profile joined to millions of rows): the bucket of a value is
+/// found among the few buckets of its slot instead of among all of them.
+/// Slots cut the profile's range into equal parts, by value (whole numbers,
+/// narrow clusters) or by ordered key (values spread over decades),
+/// whichever leaves fewer buckets in the fullest slot.
 #[derive(Debug)]
 pub struct RankIndex {
-    first_key: i32,
+    slots: Slots,
     /// The profile it was built for (so a view never uses another's table).
     buckets: usize,
     count: u64,
-    /// For each key from `first_key`: the first bucket whose key is >= it.
-    slots: Vec<u32>,
+    min: f64,
+    max: f64,
+    /// For each slot, and one past the last: the first bucket whose
+    /// largest value lies in that slot or above.
+    starts: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Slots {
+    /// `(v - min) * scale`.
+    ByValue { scale: f64 },
+    /// `ordered(v) >> shift`, less the first slot.
+    ByKey { shift: u32, first: u64 },
+}
+
+impl Slots {
+    /// The slot of `v`, for `min <= v <= max`.
+    #[inline]
+    fn of(self, v: f64, min: f64) -> usize {
+        match self {
+            // >= 0 here, so truncation is floor.
+            Slots::ByValue { scale } => ((v - min) * scale) as usize,
+            Slots::ByKey { shift, first } => ((ordered(v + 0.0) >> shift) - first) as usize,
+        }
+    }
 }
 
 impl RankIndex {
-    /// Keys spanning more than this (values of both signs, or many orders of
-    /// magnitude) keep the binary search; 1 MiB of table at most.
-    const MAX_SLOTS: i64 = 1 << 18;
+    /// Slots per bucket, and at most this many in all (64 KiB of table).
+    const SLOTS_PER_BUCKET: usize = 4;
+    const MAX_SLOTS: usize = 1 << 14;
 
     /// Memory the table takes.
     pub fn size_in_bytes(&self) -> usize {
-        std::mem::size_of::<RankIndex>() + 4 * self.slots.len()
+        std::mem::size_of::<RankIndex>() + 4 * self.starts.len()
     }
 
     pub fn build(view: &ProfileView) -> Option<RankIndex> {
-        if view.n == 0 {
+        if view.n < 8 || view.min() >= view.max() {
             return None;
         }
-        let (first, last) = (view.key(0), view.key(view.n - 1));
-        if i64::from(last) - i64::from(first) >= Self::MAX_SLOTS {
-            return None;
+        let (min, max) = (view.min(), view.max());
+        let wanted = (view.n * Self::SLOTS_PER_BUCKET).clamp(64, Self::MAX_SLOTS);
+        let by_value = Slots::ByValue {
+            scale: (wanted - 1) as f64 / (max - min),
+        };
+        let (low, high) = (ordered(min + 0.0), ordered(max + 0.0));
+        let mut shift = 0;
+        while (high >> shift) - (low >> shift) >= wanted as u64 {
+            shift += 1;
         }
-        let mut slots = Vec::with_capacity((last - first + 1) as usize);
-        let mut j = 0;
-        for key in first..=last {
-            while view.key(j) < key {
-                j += 1;
+        let by_key = Slots::ByKey {
+            shift,
+            first: low >> shift,
+        };
+        let table = |slots: Slots| {
+            let count = slots.of(max, min) + 1;
+            let mut starts = Vec::with_capacity(count + 1);
+            let mut j = 0;
+            for slot in 0..=count {
+                while j < view.n && slots.of(view.bucket_max(j), min) < slot {
+                    j += 1;
+                }
+                starts.push(j as u32);
             }
-            slots.push(j as u32);
-        }
+            let fullest = starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+            (starts, fullest)
+        };
+        let (key_starts, key_fullest) = table(by_key);
+        // A range too wide or too narrow for a finite scale is cut by key.
+        let (value_starts, value_fullest) = match by_value {
+            Slots::ByValue { scale } if scale.is_finite() && scale > 0.0 => table(by_value),
+            _ => (Vec::new(), u32::MAX),
+        };
+        let (slots, starts) = if value_fullest <= key_fullest {
+            (by_value, value_starts)
+        } else {
+            (by_key, key_starts)
+        };
         Some(RankIndex {
-            first_key: first,
+            slots,
             buckets: view.n,
             count: view.count(),
-            slots,
+            min,
+            max,
+            starts,
         })
     }
 }
@@ -79,28 +213,72 @@ pub(super) fn corrupt(what: impl Into<String>) -> HealthError {
 impl<'a> ProfileView<'a> {
     /// Checks the header and length (cheap; done on every access).
     pub fn new(bytes: &'a [u8]) -> Result<Self> {
-        if bytes.len() < HEADER {
+        if bytes.len() < v1::HEADER {
             return Err(corrupt(format!(
-                "{} bytes is shorter than the {HEADER}-byte header",
-                bytes.len()
-            )));
-        }
-        let version = u32_at(bytes, 0);
-        if version != VERSION {
-            return Err(corrupt(format!(
-                "stored format {version} is not one this build of customer_health reads (format {VERSION}); \
-                 it was written by a newer release: install that release's library"
+                "{} bytes is shorter than the {}-byte header",
+                bytes.len(),
+                v1::HEADER
             )));
         }
         let n = u32_at(bytes, 4) as usize;
-        if bytes.len() != HEADER + n * BYTES_PER_BUCKET {
+        let layout = match u32_at(bytes, 0) {
+            VERSION if bytes.len() >= HEADER => {
+                let (global, block) = (u32_at(bytes, 72), u32_at(bytes, 76));
+                let width = u32_at(bytes, 80) as usize;
+                if global > 63 || block > 63 || !(width == 4 || width == 8) || u32_at(bytes, 84) != 0 {
+                    return Err(corrupt(format!(
+                        "shifts {global} and {block} with count width {width} are not a layout"
+                    )));
+                }
+                Layout::v2_with(n, (global, block), width)
+            }
+            v1::VERSION => Layout::v1(n),
+            VERSION => {
+                return Err(corrupt(format!(
+                    "{} bytes is shorter than the {HEADER}-byte header",
+                    bytes.len()
+                )))
+            }
+            version => {
+                return Err(corrupt(format!(
+                    "stored format {version} is not one this build of customer_health reads (formats 1 and {VERSION}); \
+                     it was written by a newer release: install that release's library"
+                )))
+            }
+        };
+        if n > u32::MAX as usize / 64 || bytes.len() != layout.size {
             return Err(corrupt(format!("{} bytes do not hold {n} buckets", bytes.len())));
         }
-        Ok(ProfileView { bytes, n, index: None })
+        Ok(ProfileView {
+            bytes,
+            n,
+            layout,
+            index: None,
+        })
     }
 
     pub fn n_buckets(&self) -> usize {
         self.n
+    }
+    /// The global and block shifts (both 0: exact); `None` for a version-1
+    /// profile.
+    pub fn shifts(&self) -> Option<(u32, u32)> {
+        self.layout.shifts
+    }
+    /// Whether every rank and quantile is exact (one bucket per value).
+    pub fn is_exact(&self) -> bool {
+        self.layout.shifts == Some((0, 0))
+    }
+    /// The shift of bucket `j`: its values' keys agree above that bit.
+    pub(super) fn bucket_shift(&self, j: usize) -> u32 {
+        match self.layout.shift_at {
+            Some(column) => u32::from(self.raw::<1>(column + j)[0]),
+            None => 0,
+        }
+    }
+    /// Stored-form version.
+    pub fn version(&self) -> u32 {
+        u32_at(self.bytes, 0)
     }
     pub fn count(&self) -> u64 {
         u64_at(self.bytes, 8)
@@ -147,7 +325,7 @@ impl<'a> ProfileView<'a> {
     /// `N` bytes at `at` (zeros past the end, which `new`'s length check
     /// and the callers' `j < n` never reach: a bounds check, not a trust).
     #[inline]
-    pub(super) fn raw<const N: usize>(&self, at: usize) -> [u8; N] {
+    fn raw<const N: usize>(&self, at: usize) -> [u8; N] {
         debug_assert!(at + N <= self.bytes.len());
         match self.bytes.get(at..at + N) {
             Some(b) => b.try_into().unwrap_or([0; N]),
@@ -155,14 +333,17 @@ impl<'a> ProfileView<'a> {
         }
     }
     #[inline]
-    pub(super) fn key(&self, j: usize) -> i32 {
+    fn count_in(&self, column: usize, j: usize) -> u64 {
         debug_assert!(j < self.n);
-        i32::from_le_bytes(self.raw(HEADER + 4 * j))
+        if self.layout.width == 4 {
+            u64::from(u32::from_le_bytes(self.raw(column + 4 * j)))
+        } else {
+            u64::from_le_bytes(self.raw(column + 8 * j))
+        }
     }
     #[inline]
     pub(super) fn cumulative(&self, j: usize) -> u64 {
-        debug_assert!(j < self.n);
-        u64::from_le_bytes(self.raw(HEADER + 4 * self.n + 8 * j))
+        self.count_in(self.layout.cumulative_at, j)
     }
     pub(super) fn before(&self, j: usize) -> u64 {
         if j == 0 {
@@ -177,12 +358,35 @@ impl<'a> ProfileView<'a> {
     #[inline]
     pub(super) fn bucket_min(&self, j: usize) -> f64 {
         debug_assert!(j < self.n);
-        f64::from_le_bytes(self.raw(HEADER + 12 * self.n + 8 * j))
+        f64::from_le_bytes(self.raw(self.layout.min_at + 8 * j))
     }
     #[inline]
     pub(super) fn bucket_max(&self, j: usize) -> f64 {
         debug_assert!(j < self.n);
-        f64::from_le_bytes(self.raw(HEADER + 20 * self.n + 8 * j))
+        f64::from_le_bytes(self.raw(self.layout.max_at + 8 * j))
+    }
+    /// How many values of bucket `j` equal its smallest value.
+    pub(super) fn count_at_min(&self, j: usize) -> u64 {
+        match self.layout.at_min_at {
+            Some(column) => self.count_in(column, j),
+            None => self.implied_count_at_extreme(j),
+        }
+    }
+    /// How many values of bucket `j` equal its largest value.
+    pub(super) fn count_at_max(&self, j: usize) -> u64 {
+        match self.layout.at_max_at {
+            Some(column) => self.count_in(column, j),
+            None => self.implied_count_at_extreme(j),
+        }
+    }
+    /// Exact buckets hold one value; a version-1 bucket is read, as its
+    /// releases read it, as one value at each extreme.
+    fn implied_count_at_extreme(&self, j: usize) -> u64 {
+        if self.bucket_min(j) == self.bucket_max(j) {
+            self.bucket_count(j)
+        } else {
+            1
+        }
     }
 
     /// Full consistency check, for bytes that come from outside (binary
@@ -210,12 +414,22 @@ impl<'a> ProfileView<'a> {
         if self.negatives() > count {
             return Err(corrupt("more negative values than values"));
         }
-        let inv = inv_ln_gamma();
+        if let Some((global, block)) = self.layout.shifts {
+            let limit = if block == 0 { EXACT_LIMIT } else { SKETCH_LIMIT };
+            if self.n > limit {
+                return Err(corrupt(format!("{} buckets, at most {limit} fit", self.n)));
+            }
+            if block == 0 && global != 0 || block != 0 && block < MIN_BLOCK_SHIFT {
+                return Err(corrupt(format!("global_shift {global} with block_shift {block}")));
+            }
+            if self.layout.width == 4 && count > u64::from(u32::MAX) {
+                return Err(corrupt("a count above 2^32 needs eight-byte counts"));
+            }
+        }
         let mut previous_max = f64::NEG_INFINITY;
-        let mut previous_key = i32::MIN;
         let mut negatives = 0;
         for j in 0..self.n {
-            let (key, lo, hi) = (self.key(j), self.bucket_min(j), self.bucket_max(j));
+            let (lo, hi) = (self.bucket_min(j), self.bucket_max(j));
             let c = self.cumulative(j);
             if j > 0 && c <= self.cumulative(j - 1) || j == 0 && c == 0 {
                 return Err(corrupt(format!("bucket {} is empty", j + 1)));
@@ -228,21 +442,60 @@ impl<'a> ProfileView<'a> {
                     num(hi)
                 )));
             }
-            if key <= previous_key || lo <= previous_max {
+            if lo <= previous_max {
                 return Err(corrupt(format!("buckets must ascend, bucket {} does not", j + 1)));
             }
-            if key_of(lo, inv) != key || key_of(hi, inv) != key {
-                return Err(corrupt(format!(
-                    "bucket {} spans more than 1 %: min {} and max {}",
-                    j + 1,
-                    num(lo),
-                    num(hi)
-                )));
+            if self.layout.shifts.is_none() {
+                let key = i32::from_le_bytes(self.raw(v1::HEADER + 4 * j));
+                if v1::key(lo) != key || v1::key(hi) != key {
+                    return Err(corrupt(format!(
+                        "bucket {} spans more than 1 %: min {} and max {}",
+                        j + 1,
+                        num(lo),
+                        num(hi)
+                    )));
+                }
+            }
+            if let Some((_, block)) = self.layout.shifts {
+                let shift = self.bucket_shift(j);
+                let (low, high) = (ordered(lo + 0.0), ordered(hi + 0.0));
+                if shift > block || cell(low, shift) != cell(high, shift) {
+                    return Err(corrupt(format!(
+                        "bucket {} (min {}, max {}) is not one bucket at its shift {shift}",
+                        j + 1,
+                        num(lo),
+                        num(hi)
+                    )));
+                }
+                if j > 0 {
+                    let previous = ordered(previous_max + 0.0);
+                    let same_block = cell(previous, block) == cell(low, block);
+                    if same_block && (self.bucket_shift(j - 1) != shift || cell(previous, shift) == cell(low, shift)) {
+                        return Err(corrupt(format!(
+                            "buckets {} and {} share a block but not its shift, or are one bucket",
+                            j,
+                            j + 1
+                        )));
+                    }
+                }
+                let (c, at_min, at_max) = (self.bucket_count(j), self.count_at_min(j), self.count_at_max(j));
+                let fits = if lo == hi {
+                    at_min == c && at_max == c
+                } else {
+                    at_min >= 1 && at_max >= 1 && at_min.checked_add(at_max).is_some_and(|ends| ends <= c)
+                };
+                if !fits {
+                    return Err(corrupt(format!(
+                        "bucket {} holds {c} values, {at_min} at its min and {at_max} at its max",
+                        j + 1
+                    )));
+                }
             }
             if hi < 0.0 {
                 negatives += self.bucket_count(j);
+            } else if lo < 0.0 {
+                return Err(corrupt(format!("bucket {} holds values of both signs", j + 1)));
             }
-            previous_key = key;
             previous_max = hi;
         }
         if self.cumulative(self.n - 1) != count {
@@ -266,76 +519,118 @@ impl<'a> ProfileView<'a> {
         Ok(())
     }
 
-    /// The same view, looking buckets up through `index` (built from these bytes).
     /// This view with a lookup table; a table built for another profile
-    /// (its key span differs) is not used.
+    /// is not used.
     pub fn with_index(self, index: &'a RankIndex) -> Self {
         let fits = self.n > 0
             && index.buckets == self.n
             && index.count == self.count()
-            && index.first_key == self.key(0)
-            && i64::from(self.key(self.n - 1)) - i64::from(index.first_key) + 1 == index.slots.len() as i64;
+            && index.min == self.min()
+            && index.max == self.max();
         ProfileView {
             index: fits.then_some(index),
             ..self
         }
     }
 
-    /// The bucket holding `key`, or the index of the first bucket above it.
+    /// The first bucket whose largest value is `>= v` (`n` when none is).
     #[inline]
-    pub(super) fn find(&self, key: i32) -> std::result::Result<usize, usize> {
+    pub(super) fn find(&self, v: f64) -> usize {
+        let (mut base, mut end) = (0usize, self.n);
         if let Some(index) = self.index {
-            let offset = i64::from(key) - i64::from(index.first_key);
-            if offset < 0 {
-                return Err(0);
+            if v <= index.min {
+                return 0;
             }
-            return match index.slots.get(offset as usize) {
-                None => Err(self.n),
-                Some(&j) if self.key(j as usize) == key => Ok(j as usize),
-                Some(&j) => Err(j as usize),
-            };
+            if v > index.max {
+                return self.n;
+            }
+            let at = index.slots.of(v, index.min);
+            match (index.starts.get(at), index.starts.get(at + 1)) {
+                (Some(&first), Some(&last)) => (base, end) = (first as usize, last as usize),
+                _ => return self.n,
+            }
         }
-        let (mut lo, mut hi) = (0usize, self.n);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let k = self.key(mid);
-            if k == key {
-                return Ok(mid);
-            } else if k < key {
-                lo = mid + 1;
+        if self.index.is_none() && end > 16 {
+            // No table: start where v would lie if the buckets were evenly
+            // spread between the extremes (exactly so for whole numbers
+            // 0..n), then widen the step until the answer is bracketed.
+            let (low, high) = (self.min(), self.max());
+            let guess = if v <= low {
+                0
+            } else if v >= high {
+                end - 1
             } else {
-                hi = mid;
+                (((v - low) / (high - low)) * (end - 1) as f64) as usize
+            };
+            let guess = guess.min(end - 1);
+            let mut step = 1;
+            if self.bucket_max(guess) < v {
+                base = guess + 1;
+                while base + step < end && self.bucket_max(base + step - 1) < v {
+                    base += step;
+                    step *= 2;
+                }
+                end = end.min(base + step);
+            } else {
+                end = guess + 1;
+                while end > step && self.bucket_max(end - step - 1) >= v {
+                    end -= step;
+                    step *= 2;
+                }
+                base = end.saturating_sub(step);
             }
         }
-        Err(lo)
+        while end - base > 8 {
+            let middle = base + (end - base) / 2;
+            if self.bucket_max(middle - 1) < v {
+                base = middle;
+            } else {
+                end = middle;
+            }
+        }
+        // The last few are counted without branches.
+        base + (base..end).map(|j| usize::from(self.bucket_max(j) < v)).sum::<usize>()
     }
 
-    /// Estimated number of values `<= v` (`strict`: `< v`). Values of the
-    /// bucket of `v` are taken as evenly spread between its extremes.
+    /// Estimated number of values `<= v` (`strict`: `< v`): exact outside
+    /// the bucket of `v` and at its extremes; between them, the values of
+    /// the bucket are taken as evenly spread.
     pub(super) fn count_up_to(&self, v: f64, strict: bool) -> u64 {
-        match self.find(key_of(v, inv_ln_gamma())) {
-            Err(next) => self.before(next),
-            Ok(j) => {
-                let (before, c) = (self.before(j), self.bucket_count(j));
-                let (lo, hi) = (self.bucket_min(j), self.bucket_max(j));
-                if v > hi || (!strict && v == hi) {
-                    return before + c;
-                }
-                if v < lo || (strict && v == lo) {
-                    return before;
-                }
-                // lo <= v <= hi, lo < hi, c >= 2: positions lo + (hi-lo)*t/(c-1).
-                let x = (v - lo) / (hi - lo) * (c - 1) as f64;
-                // x >= 0, so truncation is floor (and no libm call).
-                let whole = x as u64;
-                let below = if strict {
-                    whole + u64::from((whole as f64) < x)
-                } else {
-                    whole + 1
-                };
-                before + below.min(c)
-            }
+        let j = self.find(v);
+        if j == self.n {
+            return self.count();
         }
+        if self.layout.exact {
+            // One value per bucket.
+            return if strict || self.bucket_max(j) > v {
+                self.before(j)
+            } else {
+                self.cumulative(j)
+            };
+        }
+        let (before, lo, hi) = (self.before(j), self.bucket_min(j), self.bucket_max(j));
+        if v < lo || (strict && v == lo) {
+            return before;
+        }
+        if v == lo {
+            return before + self.count_at_min(j);
+        }
+        let c = self.bucket_count(j);
+        if v == hi {
+            return before + if strict { c - self.count_at_max(j) } else { c };
+        }
+        // lo < v < hi: the `between` values sit at lo + (hi-lo)*i/(between+1).
+        let at_min = self.count_at_min(j);
+        let between = c - at_min - self.count_at_max(j);
+        let x = (v - lo) / (hi - lo) * (between + 1) as f64;
+        // x >= 0, so truncation is floor (and no libm call).
+        let whole = x as u64;
+        let below = if strict {
+            (whole + u64::from((whole as f64) < x)).saturating_sub(1)
+        } else {
+            whole
+        };
+        before + at_min + below.min(between)
     }
 
     /// 0–100: the share of the population at or below `v` (like `cume_dist`).
@@ -349,7 +644,8 @@ impl<'a> ProfileView<'a> {
         self.count_up_to(v, true) as f64 / self.count() as f64
     }
 
-    /// The (0-based) `r`-th smallest value, estimated within its bucket.
+    /// The (0-based) `r`-th smallest value: exact at the extremes of its
+    /// bucket, evenly spread between them.
     pub(super) fn value_at_rank(&self, r: u64) -> f64 {
         // First bucket whose cumulative count exceeds r.
         let (mut lo, mut hi) = (0usize, self.n - 1);
@@ -361,13 +657,24 @@ impl<'a> ProfileView<'a> {
                 lo = mid + 1;
             }
         }
-        let c = self.bucket_count(lo);
+        let (c, within) = (self.bucket_count(lo), r - self.before(lo));
         let (bmin, bmax) = (self.bucket_min(lo), self.bucket_max(lo));
-        if c < 2 {
-            return bmin;
+        if self.layout.shifts.is_none() {
+            // Version 1's rule, kept so its profiles answer as they did.
+            if c < 2 {
+                return bmin;
+            }
+            return bmin + (bmax - bmin) * (within as f64 / (c - 1) as f64);
         }
-        let t = (r - self.before(lo)) as f64 / (c - 1) as f64;
-        bmin + (bmax - bmin) * t
+        let (at_min, at_max) = (self.count_at_min(lo), self.count_at_max(lo));
+        if within < at_min {
+            bmin
+        } else if within >= c - at_max {
+            bmax
+        } else {
+            let between = c - at_min - at_max;
+            bmin + (bmax - bmin) * ((within - at_min + 1) as f64 / (between + 1) as f64)
+        }
     }
 
     /// The value at quantile `q` (0..1), interpolated between neighbouring
