@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(again, Some(3200.0 / 55.0));
     }
 
-    #[pg_test(error = "scorecard: metric \"nps\" appears more than once in one scorecard group")]
+    #[pg_test(error = "scorecard: metric \"nps\" appears 2 times in one scorecard group of 2 rows (scores 1, 1)")]
     fn scorecard_rejects_duplicate_metric() {
         Spi::get_one::<f64>("SELECT health.score(health.scorecard(m, 1, 1)) FROM (VALUES ('nps'), ('nps')) t(m)")
             .unwrap();

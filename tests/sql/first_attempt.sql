@@ -63,8 +63,28 @@ FROM segment_177, (SELECT health.profile(logins) AS p FROM segment_177) p GROUP 
 -- 4. Arguments in the wrong order: a literal read as a model says what was meant.
 \set VERBOSITY default
 SELECT health.tier('{40,70}', 55);
+-- Two arrays of numbers swapped: where it breaks a rule (a weight of 150 read
+-- as a score), the hint says which comes first and how to name them; where
+-- it breaks none, only naming helps (docs/reference.md §1 and §2).
+SELECT health.weighted_score('{150,100,50}', '{80,60,40}');
+SELECT health.scale_target(40, 0);
 -- Named arguments make swaps impossible.
 SELECT health.weighted_score(weights => '{30,25,45}', scores => '{80,60,40}') AS named;
+
+-- 7. A metric twice in one group: the error says which, how often, among how
+--    many rows and with which scores, and the hint how to list the repeats.
+SELECT health.score(health.scorecard(m, s, 1)) FROM (VALUES ('nps', 40), ('usage', 70), ('nps', 90)) t(m, s);
+--    Metric names compare exactly: 'NPS', 'nps' and 'nps ' are three metrics
+--    (documented); normalising them in the query makes them one, and then a
+--    repeat is the error above.
+SELECT health.coverage(health.scorecard(m, 50, 1)) AS coverage, jsonb_array_length(health.scorecard(m, 50, 1)::text::jsonb) AS metrics
+FROM (VALUES ('NPS'), ('nps'), ('nps ')) t(m);
+SELECT sql_error($$SELECT health.scorecard(lower(btrim(m)), 50, 1) FROM (VALUES ('NPS'), ('nps'), ('nps ')) t(m)$$) AS normalised;
+--    A NULL policy gives a NULL score (the functions are STRICT; documented),
+--    so a policy from a nullable column needs coalesce.
+SELECT health.weighted_score('{80,40}', '{1,1}', NULL) IS NULL AS null_policy_gives_null,
+       health.weighted_score('{80,40}', '{1,1}', coalesce(NULL, 'renormalize')) AS with_coalesce;
+\set VERBOSITY terse
 
 -- 7. 'renormalise' is the same policy as 'renormalize'.
 SELECT health.weighted_score('{80,NULL,40}', '{30,25,45}', 'renormalise') AS british,

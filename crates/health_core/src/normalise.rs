@@ -69,13 +69,14 @@ pub fn scale_log(
 /// Share of a target reached. Higher is better: `100*min(value/target, 1)`;
 /// lower is better: 100 up to the target, then `100*target/value`.
 pub fn scale_target(value: f64, target: f64, higher_is_better: bool) -> Result<f64> {
-    non_negative("value", value)?;
+    const ORDER: &str = "scale_target takes the value first and the target second; \
+                         name them to be sure: scale_target(value => ..., target => ...)";
+    non_negative("value", value).map_err(|e| e.with_hint(ORDER))?;
     finite("target", target)?;
     if target <= 0.0 {
-        return Err(HealthError::invalid(format!(
-            "target must be greater than 0, got {}",
-            num(target)
-        )));
+        return Err(
+            HealthError::invalid(format!("target must be greater than 0, got {}", num(target))).with_hint(ORDER),
+        );
     }
     Ok(if higher_is_better {
         if value >= target {

@@ -207,7 +207,17 @@ where
     let min_coverage = check_min_coverage(min_coverage)?;
     let mut totals = Totals::default();
     for (i, (s, &w)) in scores.zip(weights).enumerate() {
-        totals.add(i + 1, s, w)?;
+        // A score out of range is often a weight passed first.
+        totals.add(i + 1, s, w).map_err(|e| {
+            if e.message.starts_with("scores[") {
+                e.with_hint(
+                    "weighted_score takes the scores first and the weights second; \
+                     name them to be sure: weighted_score(scores => ..., weights => ...)",
+                )
+            } else {
+                e
+            }
+        })?;
     }
     totals.score(missing, min_coverage)
 }

@@ -154,7 +154,7 @@ impl Scorecard {
         out.reserve(order.len(), self.names.len())?;
         for (i, e) in order.iter().enumerate() {
             if i > 0 && self.name(order[i - 1]) == self.name(e) {
-                return Err(duplicate(self.name(e)));
+                return Err(self.duplicate(self.name(e)));
             }
             out.push_unchecked(self.name(e), e.score(), e.weight)?;
         }
@@ -171,7 +171,7 @@ impl Scorecard {
         out.extend_from_slice(&(order.len() as u32).to_le_bytes());
         for (i, e) in order.iter().enumerate() {
             if i > 0 && self.name(order[i - 1]) == self.name(e) {
-                return Err(duplicate(self.name(e)));
+                return Err(self.duplicate(self.name(e)));
             }
             out.extend_from_slice(&e.len.to_le_bytes());
             out.extend_from_slice(&e.raw_score.to_le_bytes());
@@ -383,11 +383,31 @@ impl Scorecard {
     }
 }
 
-fn duplicate(metric: &str) -> HealthError {
-    HealthError::new(
-        ErrorKind::Cardinality,
-        format!("metric \"{metric}\" appears more than once in one scorecard group"),
-    )
+impl Scorecard {
+    /// A metric seen twice in one group: how often, among how many rows, with
+    /// the scores they carried, and how to find the rows (the aggregate does
+    /// not know the group's key).
+    fn duplicate(&self, metric: &str) -> HealthError {
+        let rows: Vec<&Entry> = self.entries.iter().filter(|e| self.name(e) == metric).collect();
+        let scores: Vec<String> = rows
+            .iter()
+            .take(5)
+            .map(|e| e.score().map_or_else(|| "NULL".to_string(), crate::error::num))
+            .collect();
+        HealthError::new(
+            ErrorKind::Cardinality,
+            format!(
+                "metric \"{metric}\" appears {} times in one scorecard group of {} rows (scores {})",
+                rows.len(),
+                self.entries.len(),
+                scores.join(", ")
+            ),
+        )
+        .with_hint(
+            "each metric may appear once per group; list the repeats with \
+             SELECT <group key>, metric, count(*) FROM ... GROUP BY 1, 2 HAVING count(*) > 1",
+        )
+    }
 }
 
 fn corrupt(what: &str) -> HealthError {
@@ -653,8 +673,9 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Cardinality);
         assert_eq!(
             e.message,
-            "metric \"nps\" appears more than once in one scorecard group"
+            "metric \"nps\" appears 2 times in one scorecard group of 2 rows (scores 1, 2)"
         );
+        assert!(e.hint.unwrap().contains("HAVING count(*) > 1"));
         let e = Scorecard::new().push("csat", Some(120.0), 1.0).unwrap_err();
         assert_eq!(e.message, "score of metric \"csat\" must be between 0 and 100, got 120");
         assert_eq!(
