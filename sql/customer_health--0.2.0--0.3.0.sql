@@ -34,3 +34,11 @@ COMMENT ON FUNCTION tier(model, jsonb, text) IS
 -- they were and give the same answers; rollup() of them writes format 2.
 COMMENT ON TYPE profile IS
     'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';
+
+-- A jsonb document casts to a model ('{...}'::jsonb::health.model), validated
+-- as the text form is (a cast through text was needed before).
+CREATE FUNCTION "model_from_jsonb"("document" jsonb) RETURNS model
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
+COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
+    'The cast jsonb::health.model: validates the document as the text form does.';

@@ -449,29 +449,6 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:186
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:132
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/catalogue.rs:26
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
@@ -484,7 +461,31 @@ AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:148
+-- src/model.rs:129
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:89
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:158
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
@@ -497,7 +498,30 @@ AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:141
+-- src/model.rs:196
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:142
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:151
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
@@ -509,7 +533,7 @@ AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:110
+-- src/model.rs:120
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
@@ -518,19 +542,6 @@ CREATE  FUNCTION "evaluate"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:119
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -556,16 +567,20 @@ AS 'MODULE_PATHNAME', 'model_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:87
+-- src/model.rs:94
 -- requires:
 --   Model
 --   model_recv
 --   model_send
+--   model_from_jsonb
 
 
 ALTER TYPE model SET (RECEIVE = model_recv, SEND = model_send);
 COMMENT ON TYPE model IS
     'A scoring model: metrics with weights and normalisers, missing policy, minimum coverage and tiers, as validated JSON.';
+CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
+COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
+    'The cast jsonb::health.model: validates the document as the text form does.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -938,17 +953,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:285
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:135
 -- customer_health::profile::profile_final
 CREATE  FUNCTION "profile_final"(
@@ -957,6 +961,17 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:285
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1539,6 +1554,17 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/scorecard.rs:91
 -- customer_health::scorecard::scorecard_final
 CREATE  FUNCTION "scorecard_final"(
@@ -1550,14 +1576,15 @@ AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
+-- src/scorecard.rs:170
+-- customer_health::scorecard::contributions
+CREATE  FUNCTION "contributions"(
+	"sc" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'contributions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1571,18 +1598,6 @@ CREATE  FUNCTION "score"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:170
--- customer_health::scorecard::contributions
-CREATE  FUNCTION "contributions"(
-	"sc" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'contributions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1786,7 +1801,7 @@ AS 'MODULE_PATHNAME', 'tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:166
+-- src/model.rs:176
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1798,7 +1813,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:173
+-- src/model.rs:183
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1811,7 +1826,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:159
+-- src/model.rs:169
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1880,14 +1895,14 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1902,14 +1917,26 @@ AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
+	"t" Trend, /* Trend */
+	"per" interval DEFAULT '30 days' /* Interval */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
+AS 'MODULE_PATHNAME', 'slope_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1935,17 +1962,6 @@ AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:271
 -- customer_health::signals::direction
 CREATE  FUNCTION "direction"(
@@ -1958,15 +1974,14 @@ AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
-	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
+AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2026,6 +2041,24 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2043,24 +2076,6 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */

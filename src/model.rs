@@ -84,14 +84,24 @@ fn model_recv(mut buffer: Internal) -> Model {
     Model(CoreModel::from_stored(bytes).or_raise(TYPE).to_stored())
 }
 
+/// `jsonb::health.model`: a model built in SQL (`jsonb_build_object`, a jsonb
+/// column), validated as the text form is.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn model_from_jsonb(document: JsonB) -> Model {
+    Model(CoreModel::parse(&document.0.to_string()).or_raise(TYPE).to_stored())
+}
+
 extension_sql!(
     r#"
 ALTER TYPE model SET (RECEIVE = model_recv, SEND = model_send);
 COMMENT ON TYPE model IS
     'A scoring model: metrics with weights and normalisers, missing policy, minimum coverage and tiers, as validated JSON.';
+CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
+COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
+    'The cast jsonb::health.model: validates the document as the text form does.';
 "#,
     name = "model_type_options",
-    requires = [Model, model_recv, model_send]
+    requires = [Model, model_recv, model_send, model_from_jsonb]
 );
 
 /// The values of a `metrics` jsonb object in model order; keys the model

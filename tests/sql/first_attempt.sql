@@ -71,6 +71,12 @@ SELECT health.scale_target(40, 0);
 -- Named arguments make swaps impossible.
 SELECT health.weighted_score(weights => '{30,25,45}', scores => '{80,60,40}') AS named;
 
+-- 5. A model built as jsonb casts straight to a model, validated on the way.
+SELECT health.evaluate(jsonb_build_object('metrics', jsonb_build_array(
+           jsonb_build_object('name', 'logins', 'weight', 1, 'scale', jsonb_build_object('method', 'linear', 'lo', 0, 'hi', 20))))::health.model,
+       '{"logins": 15}'::jsonb) AS from_jsonb;
+SELECT sql_error($$SELECT '{"metrics": []}'::jsonb::health.model$$) AS empty_model;
+
 -- 7. A metric twice in one group: the error says which, how often, among how
 --    many rows and with which scores, and the hint how to list the repeats.
 SELECT health.score(health.scorecard(m, s, 1)) FROM (VALUES ('nps', 40), ('usage', 70), ('nps', 90)) t(m, s);
