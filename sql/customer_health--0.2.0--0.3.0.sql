@@ -42,3 +42,10 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'model_from_json
 CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
 COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
     'The cast jsonb::health.model: validates the document as the text form does.';
+
+-- weakest(model, metrics, n): the metrics that cost an account the most
+-- points under a model, as weakest(scorecard, n) reads a scorecard.
+CREATE FUNCTION "weakest"("model" model, "metrics" jsonb, "n" INT DEFAULT 1) RETURNS TEXT[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weakest_of_model_wrapper';
+COMMENT ON FUNCTION weakest(model, jsonb, integer) IS
+    'The n metrics that lose one account the most points under a model (as weakest(scorecard, n)).';

@@ -449,6 +449,31 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/model.rs:158
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:142
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/catalogue.rs:26
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
@@ -458,6 +483,40 @@ CREATE  FUNCTION "model_for"(
 STRICT STABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:89
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:120
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:216
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -474,53 +533,6 @@ AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:89
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:158
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:196
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:142
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:151
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
@@ -530,18 +542,6 @@ CREATE  FUNCTION "explain"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:120
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -664,24 +664,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
--- requires:
---   nps_trans
---   nps_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:59
 -- requires:
 --   nps_trans
@@ -697,6 +679,24 @@ CREATE AGGREGATE nps_breakdown(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:42
+-- requires:
+--   nps_trans
+--   nps_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -953,17 +953,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:135
--- customer_health::profile::profile_final
-CREATE  FUNCTION "profile_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Profile /* Option < Profile > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:285
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -972,6 +961,17 @@ CREATE  FUNCTION "profile_count"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_count_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:135
+-- customer_health::profile::profile_final
+CREATE  FUNCTION "profile_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Profile /* Option < Profile > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1554,17 +1554,6 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:91
 -- customer_health::scorecard::scorecard_final
 CREATE  FUNCTION "scorecard_final"(
@@ -1585,6 +1574,17 @@ CREATE  FUNCTION "contributions"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1801,7 +1801,7 @@ AS 'MODULE_PATHNAME', 'tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:176
+-- src/model.rs:196
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1813,7 +1813,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:183
+-- src/model.rs:203
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1826,7 +1826,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:169
+-- src/model.rs:189
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1895,59 +1895,14 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
-	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:278
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
 	"t" Trend /* Trend */
 ) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1974,14 +1929,59 @@ AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:265
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
+	"t" Trend, /* Trend */
+	"per" interval DEFAULT '30 days' /* Interval */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'slope_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:278
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
 	"t" Trend /* Trend */
 ) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2041,24 +2041,6 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2079,6 +2061,24 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/scorecard.rs:180
 -- customer_health::scorecard::weakest
 CREATE  FUNCTION "weakest"(
@@ -2088,6 +2088,19 @@ CREATE  FUNCTION "weakest"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'weakest_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:168
+-- customer_health::model::weakest
+CREATE  FUNCTION "weakest"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"n" INT DEFAULT 1 /* i32 */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'weakest_of_model_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2192,6 +2205,8 @@ COMMENT ON FUNCTION evaluate(model, double precision[]) IS
     'Health score of one account under a model, from raw values in the model''s metric order.';
 COMMENT ON FUNCTION explain(model, jsonb) IS
     'Score, coverage, tier and per-metric contributions of one account under a model, as jsonb.';
+COMMENT ON FUNCTION weakest(model, jsonb, integer) IS
+    'The n metrics that lose one account the most points under a model (as weakest(scorecard, n)).';
 COMMENT ON FUNCTION explain(model, jsonb, text) IS
     'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION tier(model, double precision) IS

@@ -94,6 +94,8 @@ COMMENT ON FUNCTION evaluate(model, double precision[]) IS
     'Health score of one account under a model, from raw values in the model''s metric order.';
 COMMENT ON FUNCTION explain(model, jsonb) IS
     'Score, coverage, tier and per-metric contributions of one account under a model, as jsonb.';
+COMMENT ON FUNCTION weakest(model, jsonb, integer) IS
+    'The n metrics that lose one account the most points under a model (as weakest(scorecard, n)).';
 COMMENT ON FUNCTION explain(model, jsonb, text) IS
     'As explain(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION tier(model, double precision) IS

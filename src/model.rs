@@ -162,6 +162,26 @@ fn explain_extra_keys(model: ModelBytes, metrics: JsonB, extra_keys: Word, fcinf
     JsonB(m.explain(&values_of(&m, &metrics, Some(&extra_keys), F)).or_raise(F))
 }
 
+/// The `n` metrics that cost one account the most points under a model, as
+/// `weakest(scorecard, n)` reads the model's sub-scores (no need to parse
+/// `explain`'s JSON).
+#[pg_extern(immutable, strict, parallel_safe, name = "weakest")]
+fn weakest_of_model(
+    model: ModelBytes,
+    metrics: JsonB,
+    n: default!(i32, 1),
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Vec<String> {
+    const F: &str = "weakest";
+    let m = model.parsed(fcinfo, F);
+    let card = m.scorecard(&values_of(&m, &metrics, None, F)).or_raise(F);
+    card.weakest(i64::from(n))
+        .or_raise(F)
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
 /// The tier of a score under the model's tier scheme. The model comes first
 /// (as in `tier(model, metrics)`): a `tier(score, model)` overload would make
 /// every `tier(score, '{40,70}')` call of docs/reference.md §3 ambiguous, since an

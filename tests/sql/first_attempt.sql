@@ -76,6 +76,12 @@ SELECT health.evaluate(jsonb_build_object('metrics', jsonb_build_array(
            jsonb_build_object('name', 'logins', 'weight', 1, 'scale', jsonb_build_object('method', 'linear', 'lo', 0, 'hi', 20))))::health.model,
        '{"logins": 15}'::jsonb) AS from_jsonb;
 SELECT sql_error($$SELECT '{"metrics": []}'::jsonb::health.model$$) AS empty_model;
+--    The weakest metrics of an account under a model, without parsing explain:
+--    the same answer as weakest() of the scorecard the model builds.
+SELECT health.weakest(model, '{"frequency": 2, "nps": 100}'::jsonb) AS weakest_one,
+       health.weakest(model, '{"frequency": 2, "nps": -20}'::jsonb, 2) AS weakest_two,
+       health.explain(model, '{"frequency": 2, "nps": -20}'::jsonb) -> 'contributions' -> 0 ->> 'metric' AS explain_first
+FROM first_models;
 
 -- 7. A metric twice in one group: the error says which, how often, among how
 --    many rows and with which scores, and the hint how to list the repeats.
