@@ -119,7 +119,7 @@ impl ScoreRange {
 }
 
 impl Totals {
-    /// Validates and adds one metric. `index` (1-based) names it in errors.
+    /// Validates and adds one element of `weighted_score`'s arrays. `index` (1-based) names it in errors.
     #[inline]
     pub fn add(&mut self, index: usize, score: Option<f64>, weight: f64) -> Result<()> {
         if !(weight >= 0.0 && weight.is_finite()) {
@@ -127,7 +127,13 @@ impl Totals {
         }
         if let Some(s) = score {
             if !(0.0..=100.0).contains(&s) {
-                check_score(&format!("scores[{index}]"), s)?;
+                // A score out of range is often a weight passed first.
+                check_score(&format!("scores[{index}]"), s).map_err(|e| {
+                    e.with_hint(
+                        "weighted_score takes the scores first and the weights second; \
+                         name them to be sure: weighted_score(scores => ..., weights => ...)",
+                    )
+                })?;
             }
         }
         self.add_valid(score, weight);
@@ -207,17 +213,7 @@ where
     let min_coverage = check_min_coverage(min_coverage)?;
     let mut totals = Totals::default();
     for (i, (s, &w)) in scores.zip(weights).enumerate() {
-        // A score out of range is often a weight passed first.
-        totals.add(i + 1, s, w).map_err(|e| {
-            if e.message.starts_with("scores[") {
-                e.with_hint(
-                    "weighted_score takes the scores first and the weights second; \
-                     name them to be sure: weighted_score(scores => ..., weights => ...)",
-                )
-            } else {
-                e
-            }
-        })?;
+        totals.add(i + 1, s, w)?;
     }
     totals.score(missing, min_coverage)
 }

@@ -1,7 +1,7 @@
 //! The profile as the `profile` aggregate builds it: moments and the buckets
 //! of the sketch, exact merges, and the stored form.
 
-use super::view::Layout;
+use super::view::{encode, Header, StoredBucket};
 use super::*;
 use crate::error::{finite, HealthError, Result};
 
@@ -49,11 +49,17 @@ impl Bucket {
     }
 }
 
-/// The lowest shift at which two neighbouring buckets are one: their keys
-/// agree above the highest bit in which they differ.
+/// The lowest shift at which two keys share a bucket: they agree above the
+/// highest bit in which they differ.
+#[inline]
+fn shift_joining(a: u64, b: u64) -> u32 {
+    64 - (a ^ b).leading_zeros()
+}
+
+/// The lowest shift at which two neighbouring buckets are one.
 #[inline]
 fn split(left: &Bucket, right: &Bucket) -> u32 {
-    64 - (left.hi ^ right.lo).leading_zeros()
+    shift_joining(left.hi, right.lo)
 }
 
 /// The smallest shift at which buckets whose neighbour splits are `splits`
@@ -69,7 +75,7 @@ fn fitting(splits: &[u32], limit: usize) -> u32 {
 
 /// Merges two ascending runs of buckets; a bucket inside another's bucket
 /// (at the larger of their shifts) joins it.
-fn merge_runs(a: Vec<Bucket>, b: Vec<Bucket>) -> Vec<Bucket> {
+fn merge_runs(a: &[Bucket], b: &[Bucket]) -> Vec<Bucket> {
     let mut out: Vec<Bucket> = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
@@ -92,15 +98,10 @@ fn merge_runs(a: Vec<Bucket>, b: Vec<Bucket>) -> Vec<Bucket> {
 
 /// Brings ascending buckets to `shift`, joining those that become one.
 fn coarsen(buckets: &mut [Bucket], shift: u32) -> Vec<Bucket> {
-    let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for b in buckets.iter_mut() {
         b.shift = shift;
-        match out.last_mut() {
-            Some(last) if cell(last.hi, shift) == cell(b.lo, shift) => last.absorb(b),
-            _ => out.push(*b),
-        }
     }
-    out
+    merge_runs(buckets, &[])
 }
 
 /// Count, mean and sum of squared deviations, merged with Chan's formula.
@@ -232,8 +233,7 @@ impl Profile {
             }
         }
         self.pending.clear();
-        let buckets = std::mem::take(&mut self.buckets);
-        self.buckets = merge_runs(buckets, batch);
+        self.buckets = merge_runs(&self.buckets, &batch);
         self.normalise();
     }
 
@@ -279,8 +279,7 @@ impl Profile {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.flush();
-        let ours = std::mem::take(&mut self.buckets);
-        self.buckets = merge_runs(ours, other.buckets.clone());
+        self.buckets = merge_runs(&self.buckets, &other.buckets);
         self.global = self.global.max(other.global);
         self.block = self.block.max(other.block);
         self.normalise();
@@ -299,58 +298,31 @@ impl Profile {
             flushed.flush();
             return flushed.to_bytes();
         }
-        let n = self.buckets.len();
-        let exact = self.block == 0;
-        let layout = Layout::v2(n, exact, self.count());
-        let mut out = Vec::with_capacity(layout.size());
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(n as u32).to_le_bytes());
-        out.extend_from_slice(&self.moments.count.to_le_bytes());
-        out.extend_from_slice(&self.negatives.to_le_bytes());
-        for v in [
-            self.moments.mean,
-            self.moments.m2,
-            self.min,
-            self.max,
-            self.log_moments.mean,
-            self.log_moments.m2,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for field in [self.global, self.block, layout.width as u32, 0] {
-            out.extend_from_slice(&field.to_le_bytes());
-        }
-        let put = |out: &mut Vec<u8>, c: u64| {
-            if layout.width == 4 {
-                out.extend_from_slice(&(c as u32).to_le_bytes())
-            } else {
-                out.extend_from_slice(&c.to_le_bytes())
-            }
+        let header = Header {
+            count: self.moments.count,
+            negatives: self.negatives,
+            moments: [
+                self.moments.mean,
+                self.moments.m2,
+                self.min,
+                self.max,
+                self.log_moments.mean,
+                self.log_moments.m2,
+            ],
         };
-        for b in &self.buckets {
-            out.extend_from_slice(&from_ordered(b.hi).to_le_bytes());
-        }
-        if !exact {
-            for b in &self.buckets {
-                out.extend_from_slice(&from_ordered(b.lo).to_le_bytes());
-            }
-        }
-        let mut cumulative = 0u64;
-        for b in &self.buckets {
-            cumulative += b.count;
-            put(&mut out, cumulative);
-        }
-        if !exact {
-            for b in &self.buckets {
-                put(&mut out, b.at_lo);
-            }
-            for b in &self.buckets {
-                put(&mut out, b.at_hi);
-            }
-            out.extend(self.buckets.iter().map(|b| b.shift as u8));
-        }
-        debug_assert_eq!(out.len(), layout.size());
-        Ok(out)
+        let buckets: Vec<StoredBucket> = self
+            .buckets
+            .iter()
+            .map(|b| StoredBucket {
+                count: b.count,
+                min: from_ordered(b.lo),
+                max: from_ordered(b.hi),
+                at_min: b.at_lo,
+                at_max: b.at_hi,
+                shift: b.shift as u8,
+            })
+            .collect();
+        Ok(encode(&header, (self.global, self.block), &buckets))
     }
 
     /// Rebuilds a profile from its stored form (validated), for merging.
@@ -389,10 +361,9 @@ impl Profile {
                 // Version 1: each bucket at the smallest shift that holds it;
                 // then the profile's shifts as for any other.
                 for b in &mut p.buckets {
-                    b.shift = 64 - (b.lo ^ b.hi).leading_zeros();
+                    b.shift = shift_joining(b.lo, b.hi);
                 }
-                let buckets = std::mem::take(&mut p.buckets);
-                p.buckets = merge_runs(buckets, Vec::new());
+                p.buckets = merge_runs(&p.buckets, &[]);
                 if p.buckets.iter().any(|b| b.shift > 0) {
                     p.block = MIN_BLOCK_SHIFT;
                 }

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::view::{corrupt, Layout};
+use super::view::{corrupt, encode, Header, Layout, StoredBucket};
 use super::*;
 use crate::error::{num, HealthError, Result};
 
@@ -77,19 +77,18 @@ pub fn bytes_from_text(text: &str) -> Result<Vec<u8>> {
             ))
         }
     };
-    let (version, layout) = match (shifts, t.gamma) {
+    match (shifts, t.gamma) {
         (Some(_), Some(_)) => return Err(corrupt("give the shifts (format 2) or gamma (format 1), not both")),
         (Some((global, block)), None) if global > 63 || block > 63 => {
             return Err(corrupt(format!(
                 "shifts must be between 0 and 63, got {global} and {block}"
             )))
         }
-        (Some((_, block)), None) => (VERSION, Layout::v2(n, block == 0, t.count)),
         (None, Some(g)) if g != v1::GAMMA => {
             return Err(corrupt(format!("gamma must be {}, got {}", v1::GAMMA, num(g))))
         }
-        (None, _) => (v1::VERSION, Layout::v1(n)),
-    };
+        _ => {}
+    }
     let wanted = match shifts {
         Some((_, 0)) => 2,
         Some(_) => 6,
@@ -119,79 +118,47 @@ pub fn bytes_from_text(text: &str) -> Result<Vec<u8>> {
                 .ok_or_else(|| corrupt(format!("bucket {}: values must be numbers", j + 1)))
         };
         buckets.push(match wanted {
-            2 => (count(0)?, value(1)?, value(1)?, count(0)?, count(0)?, 0),
+            2 => StoredBucket {
+                count: count(0)?,
+                min: value(1)?,
+                max: value(1)?,
+                at_min: count(0)?,
+                at_max: count(0)?,
+                shift: 0,
+            },
             6 => {
                 let shift = count(5)?;
                 if shift > 63 {
                     return Err(corrupt(format!("bucket {}: shift must be between 0 and 63", j + 1)));
                 }
-                (count(0)?, value(1)?, value(2)?, count(3)?, count(4)?, shift as u8)
+                StoredBucket {
+                    count: count(0)?,
+                    min: value(1)?,
+                    max: value(2)?,
+                    at_min: count(3)?,
+                    at_max: count(4)?,
+                    shift: shift as u8,
+                }
             }
-            _ => (count(0)?, value(1)?, value(2)?, 1, 1, 0),
+            _ => StoredBucket {
+                count: count(0)?,
+                min: value(1)?,
+                max: value(2)?,
+                at_min: 1,
+                at_max: 1,
+                shift: 0,
+            },
         });
     }
-    let mut out = Vec::with_capacity(layout.size());
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.extend_from_slice(&t.count.to_le_bytes());
-    out.extend_from_slice(&t.negatives.to_le_bytes());
-    for v in [t.mean, t.m2, t.min, t.max, t.log_mean, t.log_m2] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    let put = |out: &mut Vec<u8>, c: u64| {
-        if layout.width == 4 {
-            out.extend_from_slice(&(c.min(u64::from(u32::MAX)) as u32).to_le_bytes())
-        } else {
-            out.extend_from_slice(&c.to_le_bytes())
-        }
+    let header = Header {
+        count: t.count,
+        negatives: t.negatives,
+        moments: [t.mean, t.m2, t.min, t.max, t.log_mean, t.log_m2],
     };
-    let mut cumulative = 0u64;
-    let mut cumulatives = Vec::with_capacity(n);
-    for b in &buckets {
-        cumulative = cumulative.saturating_add(b.0);
-        cumulatives.push(cumulative);
-    }
-    match shifts {
-        None => {
-            for b in &buckets {
-                out.extend_from_slice(&v1::key(b.1).to_le_bytes());
-            }
-            for &c in &cumulatives {
-                out.extend_from_slice(&c.to_le_bytes());
-            }
-            for b in &buckets {
-                out.extend_from_slice(&b.1.to_le_bytes());
-            }
-            for b in &buckets {
-                out.extend_from_slice(&b.2.to_le_bytes());
-            }
-        }
-        Some((global, block)) => {
-            for field in [global, block, layout.width as u32, 0] {
-                out.extend_from_slice(&field.to_le_bytes());
-            }
-            for b in &buckets {
-                out.extend_from_slice(&b.2.to_le_bytes());
-            }
-            if block > 0 {
-                for b in &buckets {
-                    out.extend_from_slice(&b.1.to_le_bytes());
-                }
-            }
-            for &c in &cumulatives {
-                put(&mut out, c);
-            }
-            if block > 0 {
-                for b in &buckets {
-                    put(&mut out, b.3);
-                }
-                for b in &buckets {
-                    put(&mut out, b.4);
-                }
-                out.extend(buckets.iter().map(|b| b.5));
-            }
-        }
-    }
+    let out = match shifts {
+        Some(shifts) => encode(&header, shifts, &buckets),
+        None => v1_bytes(&header, &buckets),
+    };
     let view = ProfileView::new(&out)?;
     view.validate()?;
     if let Some(sd) = t.stddev {
@@ -205,6 +172,28 @@ pub fn bytes_from_text(text: &str) -> Result<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// Version 1's bytes (a text form of 0.1.0 or 0.2.0 read back): keys, then
+/// cumulative counts, minima and maxima.
+fn v1_bytes(header: &Header, buckets: &[StoredBucket]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(Layout::v1(buckets.len()).size());
+    header.write(v1::VERSION, buckets.len(), &mut out);
+    for b in buckets {
+        out.extend_from_slice(&v1::key(b.min).to_le_bytes());
+    }
+    let mut cumulative = 0u64;
+    for b in buckets {
+        cumulative = cumulative.saturating_add(b.count);
+        out.extend_from_slice(&cumulative.to_le_bytes());
+    }
+    for b in buckets {
+        out.extend_from_slice(&b.min.to_le_bytes());
+    }
+    for b in buckets {
+        out.extend_from_slice(&b.max.to_le_bytes());
+    }
+    out
 }
 
 /// Whole numbers as JSON integers (1, not 1.0); others as the shortest

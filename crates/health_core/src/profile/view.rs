@@ -94,6 +94,82 @@ impl Layout {
     }
 }
 
+/// The fields every stored form starts with, after its version.
+pub(super) struct Header {
+    pub(super) count: u64,
+    pub(super) negatives: u64,
+    /// mean, m2, min, max, log_mean, log_m2.
+    pub(super) moments: [f64; 6],
+}
+
+impl Header {
+    /// Version, bucket count, then the fields: the first 72 bytes of both formats.
+    pub(super) fn write(&self, version: u32, n: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.negatives.to_le_bytes());
+        for v in self.moments {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+}
+
+/// One bucket as format 2 stores it.
+pub(super) struct StoredBucket {
+    pub(super) count: u64,
+    pub(super) min: f64,
+    pub(super) max: f64,
+    pub(super) at_min: u64,
+    pub(super) at_max: u64,
+    pub(super) shift: u8,
+}
+
+/// The format-2 bytes of a profile (see the module docs), written from its
+/// header, shifts and ascending buckets; exact when `block` is 0.
+pub(super) fn encode(header: &Header, (global, block): (u32, u32), buckets: &[StoredBucket]) -> Vec<u8> {
+    let exact = block == 0;
+    let layout = Layout::v2(buckets.len(), exact, header.count);
+    let mut out = Vec::with_capacity(layout.size());
+    header.write(VERSION, buckets.len(), &mut out);
+    for field in [global, block, layout.width as u32, 0] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    // A count too large for four bytes is written as their largest value,
+    // never wrapped, so validation sees the counts disagree.
+    let put = |out: &mut Vec<u8>, c: u64| {
+        if layout.width == 4 {
+            out.extend_from_slice(&(c.min(u64::from(u32::MAX)) as u32).to_le_bytes())
+        } else {
+            out.extend_from_slice(&c.to_le_bytes())
+        }
+    };
+    for b in buckets {
+        out.extend_from_slice(&b.max.to_le_bytes());
+    }
+    if !exact {
+        for b in buckets {
+            out.extend_from_slice(&b.min.to_le_bytes());
+        }
+    }
+    let mut cumulative = 0u64;
+    for b in buckets {
+        cumulative = cumulative.saturating_add(b.count);
+        put(&mut out, cumulative);
+    }
+    if !exact {
+        for b in buckets {
+            put(&mut out, b.at_min);
+        }
+        for b in buckets {
+            put(&mut out, b.at_max);
+        }
+        out.extend(buckets.iter().map(|b| b.shift));
+    }
+    debug_assert_eq!(out.len(), layout.size());
+    out
+}
+
 /// A slot table for a profile that is read many times in one query (a
 /// stored profile joined to millions of rows): the bucket of a value is
 /// found among the few buckets of its slot instead of among all of them.
