@@ -120,3 +120,12 @@ SELECT q, sql_error(q) FROM (VALUES
 -- How an error looks in psql
 SELECT health.scale_linear(5, 10, 0);
 SELECT health.weighted_score('{50,60}', '{1}');
+
+-- weakest(model, metrics, n) and the cast jsonb::health.model
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.weakest('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}'::health.model, '{"a": 5}'::jsonb, -1)$$),
+    ($$SELECT health.weakest('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}'::health.model, '{"b": 5}'::jsonb)$$),
+    ($$SELECT health.weakest('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}'::health.model, '{"a": "five"}'::jsonb)$$),
+    ($$SELECT '[1, 2]'::jsonb::health.model$$),
+    ($$SELECT '{"metrics": [{"name": "a", "weight": 1}]}'::jsonb::health.model$$)
+) AS cases(q);
