@@ -49,3 +49,180 @@ CREATE FUNCTION "weakest"("model" model, "metrics" jsonb, "n" INT DEFAULT 1) RET
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weakest_of_model_wrapper';
 COMMENT ON FUNCTION weakest(model, jsonb, integer) IS
     'The n metrics that lose one account the most points under a model (as weakest(scorecard, n)).';
+
+-- weights by name: with_weights(model, weights) replaces the weights of the
+-- metrics a jsonb object names; fit_weights names its features when given
+-- names (weights_by_name) and takes a policy for NULL features.
+CREATE FUNCTION "with_weights"("model" model, "weights" jsonb) RETURNS model
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'with_weights_wrapper';
+COMMENT ON FUNCTION with_weights(model, jsonb) IS
+    'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
+CREATE FUNCTION "fit_trans_named"("state" internal, "features" double precision[], "churned" bool,
+    "l2" double precision, "names" TEXT[]) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_trans_named_wrapper';
+CREATE FUNCTION "fit_trans_policy"("state" internal, "features" double precision[], "churned" bool,
+    "l2" double precision, "names" TEXT[], "missing" TEXT) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_trans_policy_wrapper';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[]) (
+    sfunc = fit_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[]) IS
+    'As fit_weights(features, churned, l2), with the features named: the answer adds names and weights_by_name (for with_weights).';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[], missing text) (
+    sfunc = fit_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[], text) IS
+    'As fit_weights(features, churned, l2, names), with a policy for NULL features: ''error'' (the default), ''skip'' the row, count it as ''zero'' or ''neutral'' (50).';
+
+-- A catalogue the analyst may own: model_for(name, at, models [, profiles])
+-- reads a models table (and a profiles table) the caller names, with the
+-- caller's privileges. model_for(name, at) and resolve_profiles(model, at)
+-- now go through the same look-up (model_in_force) on health.models and
+-- health.profiles, with the same answers and messages.
+-- The columns a table needs to serve as a catalogue (those of health.models
+-- or health.profiles) that it lacks, or NULL; column types other than the
+-- document's are left to the query's own comparisons.
+CREATE FUNCTION catalogue_lacks(catalogue regclass, document_column text, document_type regtype) RETURNS text
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(format('%I %s', want.col, want.typ), ', ' ORDER BY want.i)
+    FROM (VALUES (1, 'name', 'text'), (2, 'effective_from', 'timestamptz'),
+                 (3, document_column, format_type(document_type, NULL))) want(i, col, typ)
+    WHERE NOT EXISTS (
+        SELECT FROM pg_attribute a
+        WHERE a.attrelid = catalogue AND a.attname = want.col AND a.attnum > 0 AND NOT a.attisdropped
+          AND (want.col <> document_column OR a.atttypid = document_type))
+$$;
+
+-- Replaces every "profile_name" of a model by the profile of that name in
+-- force at a moment, read from a profiles table (health.profiles or one with
+-- its columns). The table is read with the caller's privileges.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz, profiles regclass) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    doc jsonb := m::text::jsonb;
+    i int;
+    wanted text;
+    found_profile health.profile;
+    found_rows bigint;
+    lacking text;
+    checked boolean := false;
+BEGIN
+    FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
+        wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
+        CONTINUE WHEN wanted IS NULL;
+        IF NOT checked THEN
+            lacking := health.catalogue_lacks(profiles, 'profile', 'health.profile');
+            IF lacking IS NOT NULL THEN
+                RAISE EXCEPTION 'resolve_profiles: % is not a profiles table: it has no column %', profiles, lacking
+                    USING ERRCODE = '42703',
+                          HINT = 'A profiles table has the columns of health.profiles: name text, effective_from timestamptz, profile health.profile.';
+            END IF;
+            checked := true;
+        END IF;
+        EXECUTE format('SELECT p.profile FROM %s p WHERE p.name = $1 AND p.effective_from <= $2 '
+                       'ORDER BY p.effective_from DESC LIMIT 1', profiles)
+            INTO found_profile USING wanted, at;
+        GET DIAGNOSTICS found_rows = ROW_COUNT;
+        IF found_rows = 0 THEN
+            EXECUTE format('SELECT count(*) FROM %s p WHERE p.name = $1', profiles) INTO found_rows USING wanted;
+            IF found_rows > 0 THEN
+                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in % in force at %', i, wanted, profiles, at
+                    USING ERRCODE = '22023',
+                          HINT = 'Every version of that profile has an effective_from later than that moment.';
+            END IF;
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in %', i, wanted, profiles
+                USING ERRCODE = '22023';
+        END IF;
+        IF found_profile IS NULL THEN
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is NULL in % in force at %', i, wanted, profiles, at
+                USING ERRCODE = '22004';
+        END IF;
+        doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
+    END LOOP;
+    RETURN doc::text::health.model;
+END
+$$;
+
+-- The same, from health.profiles.
+CREATE OR REPLACE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT health.resolve_profiles(m, at, 'health.profiles')
+$$;
+
+-- model_for's look-up, uncached (model_for keeps its answers per statement):
+-- the version of a model in force at a moment in a models table, with its
+-- profiles resolved from a profiles table, both read with the caller's
+-- privileges; NULL when the model has no version in force then.
+CREATE FUNCTION model_in_force(model_name text, at timestamptz, models regclass, profiles regclass) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lacking text := health.catalogue_lacks(models, 'model', 'health.model');
+    found_model health.model;
+BEGIN
+    IF lacking IS NOT NULL THEN
+        RAISE EXCEPTION 'model_for: % is not a model catalogue: it has no column %', models, lacking
+            USING ERRCODE = '42703',
+                  HINT = 'A model catalogue has the columns of health.models: name text, effective_from timestamptz, model health.model.';
+    END IF;
+    EXECUTE format('SELECT m.model FROM %s m WHERE m.name = $1 AND m.effective_from <= $2 '
+                   'ORDER BY m.effective_from DESC LIMIT 1', models)
+        INTO found_model USING model_name, at;
+    IF found_model IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN health.resolve_profiles(found_model, at, profiles);
+END
+$$;
+CREATE FUNCTION "model_for"("name" TEXT, "at" timestamp with time zone, "models" regclass) RETURNS model
+STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+CREATE FUNCTION "model_for"("name" TEXT, "at" timestamp with time zone, "models" regclass, "profiles" regclass) RETURNS model
+STRICT STABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass) IS
+    'As model_for(name, at), from a models table the caller names (the columns of health.models), read with the caller''s privileges.';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass, regclass) IS
+    'As model_for(name, at, models), with profiles from a table the caller names (the columns of health.profiles).';
+COMMENT ON FUNCTION resolve_profiles(model, timestamptz, regclass) IS
+    'A model with every profile_name replaced by the profile of that name in force at a moment in a profiles table.';
+COMMENT ON FUNCTION model_in_force(text, timestamptz, regclass, regclass) IS
+    'The look-up behind model_for, uncached: the version of a model in force at a moment in a models table, profiles resolved.';
+COMMENT ON FUNCTION catalogue_lacks(regclass, text, regtype) IS
+    'The columns a table lacks to serve as a model or profiles catalogue, or NULL.';
+
+-- The support functions of fit_weights now serve its new overloads too: their
+-- comments are written again, as a fresh install writes them.
+COMMENT ON FUNCTION fit_final(internal) IS NULL;
+COMMENT ON FUNCTION fit_combine(internal, internal) IS NULL;
+COMMENT ON FUNCTION fit_serial(internal) IS NULL;
+COMMENT ON FUNCTION fit_deserial(bytea, internal) IS NULL;
+-- Support functions (aggregate steps, type input and output) are named after
+-- what they serve; they are called by PostgreSQL, not by queries.
+DO $comments$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure AS fn, pg_catalog.string_agg(DISTINCT r.role, '; ') AS role
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'customer_health'
+        JOIN LATERAL (
+            SELECT 'step of aggregate ' || a.aggfnoid::regprocedure::text AS role
+            FROM pg_catalog.pg_aggregate a
+            WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn)
+            UNION ALL
+            SELECT 'input/output function of type ' || t.oid::regtype::text
+            FROM pg_catalog.pg_type t
+            WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend)
+        ) r ON true
+        WHERE pg_catalog.obj_description(p.oid, 'pg_proc') IS NULL
+        GROUP BY p.oid
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', f.fn,
+            'Support function: ' || f.role || '; called by PostgreSQL, not directly.');
+    END LOOP;
+END
+$comments$;

@@ -269,7 +269,7 @@ AS 'MODULE_PATHNAME', 'deadline_penalty_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- customer_health::validate::fit_combine
 CREATE  FUNCTION "fit_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -281,7 +281,7 @@ AS 'MODULE_PATHNAME', 'fit_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- customer_health::validate::fit_deserial
 CREATE  FUNCTION "fit_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -293,7 +293,7 @@ AS 'MODULE_PATHNAME', 'fit_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- customer_health::validate::fit_final
 CREATE  FUNCTION "fit_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -304,7 +304,7 @@ AS 'MODULE_PATHNAME', 'fit_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- customer_health::validate::fit_serial
 CREATE  FUNCTION "fit_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -315,7 +315,7 @@ AS 'MODULE_PATHNAME', 'fit_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- customer_health::validate::fit_trans
 CREATE  FUNCTION "fit_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -329,7 +329,38 @@ AS 'MODULE_PATHNAME', 'fit_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
+-- customer_health::validate::fit_trans_named
+CREATE  FUNCTION "fit_trans_named"(
+	"state" internal, /* :: pgrx :: Internal */
+	"features" double precision[], /* Option < FloatArray > */
+	"churned" bool, /* Option < bool > */
+	"l2" double precision, /* Option < f64 > */
+	"names" TEXT[] /* Option < TextArray > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_trans_named_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:157
+-- customer_health::validate::fit_trans_policy
+CREATE  FUNCTION "fit_trans_policy"(
+	"state" internal, /* :: pgrx :: Internal */
+	"features" double precision[], /* Option < FloatArray > */
+	"churned" bool, /* Option < bool > */
+	"l2" double precision, /* Option < f64 > */
+	"names" TEXT[], /* Option < TextArray > */
+	"missing" TEXT /* Option < Word > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_trans_policy_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:157
 -- customer_health::validate::fit_trans_unregularised
 CREATE  FUNCTION "fit_trans_unregularised"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -342,8 +373,10 @@ AS 'MODULE_PATHNAME', 'fit_trans_unregularised_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:143
+-- src/validate.rs:157
 -- requires:
+--   fit_trans_policy
+--   fit_trans_named
 --   fit_trans
 --   fit_trans_unregularised
 --   fit_final
@@ -364,6 +397,20 @@ CREATE AGGREGATE fit_weights(features double precision[], churned boolean) (
 );
 COMMENT ON AGGREGATE fit_weights(double precision[], boolean) IS
     'Logistic regression of churn on the features: coefficients, standard errors, AUC and suggested weights summing to 100.';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[]) (
+    sfunc = fit_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[]) IS
+    'As fit_weights(features, churned, l2), with the features named: the answer adds names and weights_by_name (for with_weights).';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[], missing text) (
+    sfunc = fit_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[], text) IS
+    'As fit_weights(features, churned, l2, names), with a policy for NULL features: ''error'' (the default), ''skip'' the row, count it as ''zero'' or ''neutral'' (50).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -449,16 +496,16 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:158
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -474,7 +521,30 @@ AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:26
+-- src/model.rs:89
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:151
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:28
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
@@ -486,14 +556,29 @@ AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:89
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/model.rs:129
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:158
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -520,28 +605,17 @@ AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:129
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
+-- src/catalogue.rs:52
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:151
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -735,28 +809,22 @@ AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:21
 -- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
+--   auc_trans
+--   auc_final
 --   outcomes_combine
 --   outcomes_serial
 --   outcomes_deserial
 
 
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
     parallel = safe
 );
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -785,22 +853,28 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:74
 -- requires:
---   auc_trans
---   auc_final
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
 --   outcomes_combine
 --   outcomes_serial
 --   outcomes_deserial
 
 
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
     parallel = safe
 );
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -953,6 +1027,17 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/profile.rs:291
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/profile.rs:285
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -972,17 +1057,6 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/profile.rs:291
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1036,7 +1110,7 @@ COMMENT ON TYPE profile IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:52
+-- src/catalogue.rs:104
 -- requires:
 --   Model
 --   model_for
@@ -1066,30 +1140,63 @@ CREATE TABLE models (
 );
 SELECT pg_catalog.pg_extension_config_dump('models', '');
 
+-- The columns a table needs to serve as a catalogue (those of health.models
+-- or health.profiles) that it lacks, or NULL; column types other than the
+-- document's are left to the query's own comparisons.
+CREATE FUNCTION catalogue_lacks(catalogue regclass, document_column text, document_type regtype) RETURNS text
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(format('%I %s', want.col, want.typ), ', ' ORDER BY want.i)
+    FROM (VALUES (1, 'name', 'text'), (2, 'effective_from', 'timestamptz'),
+                 (3, document_column, format_type(document_type, NULL))) want(i, col, typ)
+    WHERE NOT EXISTS (
+        SELECT FROM pg_attribute a
+        WHERE a.attrelid = catalogue AND a.attname = want.col AND a.attnum > 0 AND NOT a.attisdropped
+          AND (want.col <> document_column OR a.atttypid = document_type))
+$$;
+
 -- Replaces every "profile_name" of a model by the profile of that name in
--- force at a moment.
-CREATE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+-- force at a moment, read from a profiles table (health.profiles or one with
+-- its columns). The table is read with the caller's privileges.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz, profiles regclass) RETURNS model
 STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     doc jsonb := m::text::jsonb;
     i int;
     wanted text;
     found_profile health.profile;
+    found_rows bigint;
+    lacking text;
+    checked boolean := false;
 BEGIN
     FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
         wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
         CONTINUE WHEN wanted IS NULL;
-        SELECT p.profile INTO found_profile FROM health.profiles p
-        WHERE p.name = wanted AND p.effective_from <= at
-        ORDER BY p.effective_from DESC LIMIT 1;
-        IF NOT FOUND THEN
-            IF EXISTS (SELECT FROM health.profiles p WHERE p.name = wanted) THEN
-                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in health.profiles in force at %', i, wanted, at
+        IF NOT checked THEN
+            lacking := health.catalogue_lacks(profiles, 'profile', 'health.profile');
+            IF lacking IS NOT NULL THEN
+                RAISE EXCEPTION 'resolve_profiles: % is not a profiles table: it has no column %', profiles, lacking
+                    USING ERRCODE = '42703',
+                          HINT = 'A profiles table has the columns of health.profiles: name text, effective_from timestamptz, profile health.profile.';
+            END IF;
+            checked := true;
+        END IF;
+        EXECUTE format('SELECT p.profile FROM %s p WHERE p.name = $1 AND p.effective_from <= $2 '
+                       'ORDER BY p.effective_from DESC LIMIT 1', profiles)
+            INTO found_profile USING wanted, at;
+        GET DIAGNOSTICS found_rows = ROW_COUNT;
+        IF found_rows = 0 THEN
+            EXECUTE format('SELECT count(*) FROM %s p WHERE p.name = $1', profiles) INTO found_rows USING wanted;
+            IF found_rows > 0 THEN
+                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in % in force at %', i, wanted, profiles, at
                     USING ERRCODE = '22023',
                           HINT = 'Every version of that profile has an effective_from later than that moment.';
             END IF;
-            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in health.profiles', i, wanted
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in %', i, wanted, profiles
                 USING ERRCODE = '22023';
+        END IF;
+        IF found_profile IS NULL THEN
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is NULL in % in force at %', i, wanted, profiles, at
+                USING ERRCODE = '22004';
         END IF;
         doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
     END LOOP;
@@ -1097,15 +1204,46 @@ BEGIN
 END
 $$;
 
+-- The same, from health.profiles.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT health.resolve_profiles(m, at, 'health.profiles')
+$$;
+
 -- The same, with the profiles in force now.
 CREATE FUNCTION resolve_profiles(m model) RETURNS model
 STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT health.resolve_profiles(m, now())
 $$;
+
+-- model_for's look-up, uncached (model_for keeps its answers per statement):
+-- the version of a model in force at a moment in a models table, with its
+-- profiles resolved from a profiles table, both read with the caller's
+-- privileges; NULL when the model has no version in force then.
+CREATE FUNCTION model_in_force(model_name text, at timestamptz, models regclass, profiles regclass) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lacking text := health.catalogue_lacks(models, 'model', 'health.model');
+    found_model health.model;
+BEGIN
+    IF lacking IS NOT NULL THEN
+        RAISE EXCEPTION 'model_for: % is not a model catalogue: it has no column %', models, lacking
+            USING ERRCODE = '42703',
+                  HINT = 'A model catalogue has the columns of health.models: name text, effective_from timestamptz, model health.model.';
+    END IF;
+    EXECUTE format('SELECT m.model FROM %s m WHERE m.name = $1 AND m.effective_from <= $2 '
+                   'ORDER BY m.effective_from DESC LIMIT 1', models)
+        INTO found_model USING model_name, at;
+    IF found_model IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN health.resolve_profiles(found_model, at, profiles);
+END
+$$;
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:118
+-- src/catalogue.rs:234
 -- requires:
 --   model_catalogue
 
@@ -1554,17 +1692,6 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:170
 -- customer_health::scorecard::contributions
 CREATE  FUNCTION "contributions"(
@@ -1598,6 +1725,17 @@ CREATE  FUNCTION "score"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:91
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1895,6 +2033,39 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:265
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:294
 -- customer_health::signals::n
 CREATE  FUNCTION "n"(
@@ -1917,51 +2088,6 @@ AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:271
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
-	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:259
 -- customer_health::signals::slope
 CREATE  FUNCTION "slope"(
@@ -1971,6 +2097,18 @@ CREATE  FUNCTION "slope"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'slope_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:271
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
+	"t" Trend, /* Trend */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2041,6 +2179,24 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2058,24 +2214,6 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2115,6 +2253,18 @@ CREATE  FUNCTION "weighted_score"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'weighted_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:228
+-- customer_health::model::with_weights
+CREATE  FUNCTION "with_weights"(
+	"model" Model, /* ModelBytes */
+	"weights" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'with_weights_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2217,6 +2367,8 @@ COMMENT ON FUNCTION tier(model, jsonb, text) IS
     'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
+COMMENT ON FUNCTION with_weights(model, jsonb) IS
+    'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
 
 -- the catalogue
 COMMENT ON TABLE models IS
@@ -2231,6 +2383,16 @@ COMMENT ON FUNCTION resolve_profiles(model, timestamptz) IS
     'A model with every profile_name replaced by the profile of that name in force at a moment.';
 COMMENT ON FUNCTION resolve_profiles(model) IS
     'A model with every profile_name replaced by the profile of that name in force now.';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass) IS
+    'As model_for(name, at), from a models table the caller names (the columns of health.models), read with the caller''s privileges.';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass, regclass) IS
+    'As model_for(name, at, models), with profiles from a table the caller names (the columns of health.profiles).';
+COMMENT ON FUNCTION resolve_profiles(model, timestamptz, regclass) IS
+    'A model with every profile_name replaced by the profile of that name in force at a moment in a profiles table.';
+COMMENT ON FUNCTION model_in_force(text, timestamptz, regclass, regclass) IS
+    'The look-up behind model_for, uncached: the version of a model in force at a moment in a models table, profiles resolved.';
+COMMENT ON FUNCTION catalogue_lacks(regclass, text, regtype) IS
+    'The columns a table lacks to serve as a model or profiles catalogue, or NULL.';
 COMMENT ON FUNCTION record_catalogue_change() IS
     'Trigger of health.models and health.profiles: appends each change to health.catalogue_history.';
 COMMENT ON FUNCTION refuse_history_change() IS

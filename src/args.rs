@@ -249,6 +249,19 @@ impl<'a> TextArray<'a> {
 
 borrowed_argument!(TextArray, Array<'static, &'static str>);
 
+/// A `regclass` argument: the table's OID, not opened here (the query that
+/// reads the table takes its lock and checks the caller's privileges).
+pub struct TableOid<'a>(pub pg_sys::Oid, std::marker::PhantomData<&'a ()>);
+
+impl<'a> TableOid<'a> {
+    /// SAFETY: `datum` is a non-NULL `regclass` datum.
+    unsafe fn from_datum_unchecked(datum: pg_sys::Datum) -> Self {
+        TableOid(pg_sys::Oid::from(datum.value() as u32), std::marker::PhantomData)
+    }
+}
+
+borrowed_argument!(TableOid, pgrx::PgRelation);
+
 /// The bytes of a slice of floats (a cache key).
 pub fn f64_bytes(values: &[f64]) -> &[u8] {
     // SAFETY: any f64 is 8 plain bytes; the slice covers exactly the values.

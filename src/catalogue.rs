@@ -12,14 +12,16 @@
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
+use crate::args::TableOid;
 use crate::callsite::{CallSite, Part};
 use crate::model::Model;
 
-/// The catalogue query, schema-qualified down to its operators so that no
-/// object a user creates can take their place (CVE-2018-1058).
-const MODEL_IN_FORCE: &str = "SELECT health.resolve_profiles(m.model, $2) FROM health.models m \
-     WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.effective_from OPERATOR(pg_catalog.<=) $2 \
-     ORDER BY m.effective_from DESC LIMIT 1";
+/// The catalogue queries, schema-qualified so that no object a user
+/// creates can take their place (CVE-2018-1058). `model_in_force` checks the
+/// table's columns, reads the version in force and resolves its profiles.
+const MODEL_IN_FORCE: &str = "SELECT health.model_in_force($1, $2, 'health.models', 'health.profiles')";
+const MODEL_IN_FORCE_IN: &str = "SELECT health.model_in_force($1, $2, $3::pg_catalog.regclass, \
+     COALESCE($4::pg_catalog.regclass, 'health.profiles'))";
 
 /// The version of model `name` in force at `at` (default: now), with every
 /// `profile_name` replaced by the profile of that name in force at `at`.
@@ -29,20 +31,70 @@ fn model_for(
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Model> {
+    in_force(fcinfo, name, at, None)
+}
+
+/// As `model_for(name, at)`, from a catalogue table the caller names (the
+/// columns of `health.models`), with profiles from `health.profiles`.
+#[pg_extern(stable, strict, parallel_safe, name = "model_for")]
+fn model_for_in(
+    name: &str,
+    at: TimestampWithTimeZone,
+    models: TableOid,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Model> {
+    let profiles = pg_sys::Oid::from(0);
+    in_force(fcinfo, name, at, Some((models.0, profiles)))
+}
+
+/// As `model_for(name, at, models)`, with profiles from a table the caller
+/// names too (the columns of `health.profiles`).
+#[pg_extern(stable, strict, parallel_safe, name = "model_for")]
+fn model_for_in_with_profiles(
+    name: &str,
+    at: TimestampWithTimeZone,
+    models: TableOid,
+    profiles: TableOid,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<Model> {
+    in_force(fcinfo, name, at, Some((models.0, profiles.0)))
+}
+
+/// The model in force, kept per call site for each (name, moment, tables):
+/// `tables` is None for the extension's own catalogue; a profiles table of
+/// OID 0 means `health.profiles`.
+fn in_force(
+    fcinfo: pg_sys::FunctionCallInfo,
+    name: &str,
+    at: TimestampWithTimeZone,
+    tables: Option<(pg_sys::Oid, pg_sys::Oid)>,
+) -> Option<Model> {
     let micros = at.into_inner().to_le_bytes();
-    let key = [Part::Bytes(name.as_bytes()), Part::Bytes(&micros)];
+    let (models, profiles) = tables.unwrap_or_default();
+    let oids = [models.to_u32().to_le_bytes(), profiles.to_u32().to_le_bytes()].concat();
+    let key = [Part::Bytes(name.as_bytes()), Part::Bytes(&micros), Part::Bytes(&oids)];
     // SAFETY: fcinfo is this call's.
     let site = unsafe { CallSite::of(fcinfo) };
     let model = site.get_or_build(&key, || {
-        let args: [DatumWithOid; 2] = [name.into(), at.into()];
         let model = Spi::connect(|client| {
-            let rows = client.select(MODEL_IN_FORCE, Some(1), &args)?;
-            if rows.is_empty() {
-                return Ok(None);
-            }
+            let rows = match tables {
+                None => client.select(MODEL_IN_FORCE, Some(1), &[name.into(), at.into()])?,
+                Some((models, profiles)) => {
+                    let profiles: DatumWithOid = if profiles == pg_sys::Oid::from(0) {
+                        DatumWithOid::null_oid(pg_sys::OIDOID)
+                    } else {
+                        profiles.into()
+                    };
+                    client.select(
+                        MODEL_IN_FORCE_IN,
+                        Some(1),
+                        &[name.into(), at.into(), models.into(), profiles],
+                    )?
+                }
+            };
             rows.first().get_one::<Model>()
         })
-        .unwrap_or_else(|e| error!("model_for: reading health.models failed: {e}"));
+        .unwrap_or_else(|e| error!("model_for: reading the model catalogue failed: {e}"));
         let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);
         (model, size)
     });
@@ -74,30 +126,63 @@ CREATE TABLE models (
 );
 SELECT pg_catalog.pg_extension_config_dump('models', '');
 
+-- The columns a table needs to serve as a catalogue (those of health.models
+-- or health.profiles) that it lacks, or NULL; column types other than the
+-- document's are left to the query's own comparisons.
+CREATE FUNCTION catalogue_lacks(catalogue regclass, document_column text, document_type regtype) RETURNS text
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT string_agg(format('%I %s', want.col, want.typ), ', ' ORDER BY want.i)
+    FROM (VALUES (1, 'name', 'text'), (2, 'effective_from', 'timestamptz'),
+                 (3, document_column, format_type(document_type, NULL))) want(i, col, typ)
+    WHERE NOT EXISTS (
+        SELECT FROM pg_attribute a
+        WHERE a.attrelid = catalogue AND a.attname = want.col AND a.attnum > 0 AND NOT a.attisdropped
+          AND (want.col <> document_column OR a.atttypid = document_type))
+$$;
+
 -- Replaces every "profile_name" of a model by the profile of that name in
--- force at a moment.
-CREATE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+-- force at a moment, read from a profiles table (health.profiles or one with
+-- its columns). The table is read with the caller's privileges.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz, profiles regclass) RETURNS model
 STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     doc jsonb := m::text::jsonb;
     i int;
     wanted text;
     found_profile health.profile;
+    found_rows bigint;
+    lacking text;
+    checked boolean := false;
 BEGIN
     FOR i IN 0 .. jsonb_array_length(doc -> 'metrics') - 1 LOOP
         wanted := doc -> 'metrics' -> i -> 'scale' ->> 'profile_name';
         CONTINUE WHEN wanted IS NULL;
-        SELECT p.profile INTO found_profile FROM health.profiles p
-        WHERE p.name = wanted AND p.effective_from <= at
-        ORDER BY p.effective_from DESC LIMIT 1;
-        IF NOT FOUND THEN
-            IF EXISTS (SELECT FROM health.profiles p WHERE p.name = wanted) THEN
-                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in health.profiles in force at %', i, wanted, at
+        IF NOT checked THEN
+            lacking := health.catalogue_lacks(profiles, 'profile', 'health.profile');
+            IF lacking IS NOT NULL THEN
+                RAISE EXCEPTION 'resolve_profiles: % is not a profiles table: it has no column %', profiles, lacking
+                    USING ERRCODE = '42703',
+                          HINT = 'A profiles table has the columns of health.profiles: name text, effective_from timestamptz, profile health.profile.';
+            END IF;
+            checked := true;
+        END IF;
+        EXECUTE format('SELECT p.profile FROM %s p WHERE p.name = $1 AND p.effective_from <= $2 '
+                       'ORDER BY p.effective_from DESC LIMIT 1', profiles)
+            INTO found_profile USING wanted, at;
+        GET DIAGNOSTICS found_rows = ROW_COUNT;
+        IF found_rows = 0 THEN
+            EXECUTE format('SELECT count(*) FROM %s p WHERE p.name = $1', profiles) INTO found_rows USING wanted;
+            IF found_rows > 0 THEN
+                RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" has no version in % in force at %', i, wanted, profiles, at
                     USING ERRCODE = '22023',
                           HINT = 'Every version of that profile has an effective_from later than that moment.';
             END IF;
-            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in health.profiles', i, wanted
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is not in %', i, wanted, profiles
                 USING ERRCODE = '22023';
+        END IF;
+        IF found_profile IS NULL THEN
+            RAISE EXCEPTION 'resolve_profiles: metrics[%].scale.profile_name "%" is NULL in % in force at %', i, wanted, profiles, at
+                USING ERRCODE = '22004';
         END IF;
         doc := jsonb_set(doc, ARRAY['metrics', i::text, 'scale', 'profile'], found_profile::text::jsonb);
     END LOOP;
@@ -105,10 +190,41 @@ BEGIN
 END
 $$;
 
+-- The same, from health.profiles.
+CREATE FUNCTION resolve_profiles(m model, at timestamptz) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT health.resolve_profiles(m, at, 'health.profiles')
+$$;
+
 -- The same, with the profiles in force now.
 CREATE FUNCTION resolve_profiles(m model) RETURNS model
 STABLE STRICT PARALLEL SAFE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT health.resolve_profiles(m, now())
+$$;
+
+-- model_for's look-up, uncached (model_for keeps its answers per statement):
+-- the version of a model in force at a moment in a models table, with its
+-- profiles resolved from a profiles table, both read with the caller's
+-- privileges; NULL when the model has no version in force then.
+CREATE FUNCTION model_in_force(model_name text, at timestamptz, models regclass, profiles regclass) RETURNS model
+STABLE STRICT PARALLEL SAFE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lacking text := health.catalogue_lacks(models, 'model', 'health.model');
+    found_model health.model;
+BEGIN
+    IF lacking IS NOT NULL THEN
+        RAISE EXCEPTION 'model_for: % is not a model catalogue: it has no column %', models, lacking
+            USING ERRCODE = '42703',
+                  HINT = 'A model catalogue has the columns of health.models: name text, effective_from timestamptz, model health.model.';
+    END IF;
+    EXECUTE format('SELECT m.model FROM %s m WHERE m.name = $1 AND m.effective_from <= $2 '
+                   'ORDER BY m.effective_from DESC LIMIT 1', models)
+        INTO found_model USING model_name, at;
+    IF found_model IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN health.resolve_profiles(found_model, at, profiles);
+END
 $$;
 "#,
     name = "model_catalogue",
@@ -242,6 +358,27 @@ mod tests {
         assert_eq!(scores.as_deref(), Some("none 50.0 5.0 50.0 25.0 5.0"));
         let unknown = Spi::get_one::<bool>("SELECT health.model_for('no such model') IS NULL").unwrap();
         assert_eq!(unknown, Some(true));
+    }
+
+    #[pg_test]
+    fn model_for_reads_a_catalogue_the_caller_names() {
+        Spi::run(
+            r#"CREATE TABLE my_models (LIKE health.models INCLUDING ALL);
+               CREATE TABLE my_profiles (LIKE health.profiles INCLUDING ALL);
+               INSERT INTO my_profiles (name, effective_from, profile)
+               SELECT 'logins', '2026-01-01', health.profile(x) FROM generate_series(1, 400) x;
+               INSERT INTO my_models VALUES
+                 ('m', 'v1', '2026-01-01', '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "logins"}}]}')"#,
+        )
+        .unwrap();
+        // 50 of the values 1..400 are at or below 50: 12.5 %
+        let score = Spi::get_one::<f64>(
+            r#"SELECT health.evaluate(health.model_for('m', '2026-06-01', 'my_models', 'my_profiles'), '{"logins": 50}'::jsonb)"#,
+        )
+        .unwrap();
+        assert_eq!(score, Some(12.5));
+        let none = Spi::get_one::<bool>("SELECT health.model_for('m', '2025-06-01', 'my_models') IS NULL").unwrap();
+        assert_eq!(none, Some(true));
     }
 
     #[pg_test(

@@ -106,6 +106,8 @@ COMMENT ON FUNCTION tier(model, jsonb, text) IS
     'As tier(model, metrics), with extra_keys => ''ignore'' to ignore keys the model does not use.';
 COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
+COMMENT ON FUNCTION with_weights(model, jsonb) IS
+    'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
 
 -- the catalogue
 COMMENT ON TABLE models IS
@@ -120,6 +122,16 @@ COMMENT ON FUNCTION resolve_profiles(model, timestamptz) IS
     'A model with every profile_name replaced by the profile of that name in force at a moment.';
 COMMENT ON FUNCTION resolve_profiles(model) IS
     'A model with every profile_name replaced by the profile of that name in force now.';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass) IS
+    'As model_for(name, at), from a models table the caller names (the columns of health.models), read with the caller''s privileges.';
+COMMENT ON FUNCTION model_for(text, timestamptz, regclass, regclass) IS
+    'As model_for(name, at, models), with profiles from a table the caller names (the columns of health.profiles).';
+COMMENT ON FUNCTION resolve_profiles(model, timestamptz, regclass) IS
+    'A model with every profile_name replaced by the profile of that name in force at a moment in a profiles table.';
+COMMENT ON FUNCTION model_in_force(text, timestamptz, regclass, regclass) IS
+    'The look-up behind model_for, uncached: the version of a model in force at a moment in a models table, profiles resolved.';
+COMMENT ON FUNCTION catalogue_lacks(regclass, text, regtype) IS
+    'The columns a table lacks to serve as a model or profiles catalogue, or NULL.';
 COMMENT ON FUNCTION record_catalogue_change() IS
     'Trigger of health.models and health.profiles: appends each change to health.catalogue_history.';
 COMMENT ON FUNCTION refuse_history_change() IS

@@ -223,6 +223,15 @@ fn model_metrics(model: ModelBytes, fcinfo: pg_sys::FunctionCallInfo) -> Vec<Str
         .collect()
 }
 
+/// The model with the weights of the metrics named in `weights` (metric
+/// name → weight, e.g. `fit_weights`' `weights_by_name`) replaced.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn with_weights(model: ModelBytes, weights: JsonB, fcinfo: pg_sys::FunctionCallInfo) -> Model {
+    const F: &str = "with_weights";
+    let changed = model.parsed(fcinfo, F).with_weights(&weights.0).or_raise(F);
+    Model(changed.to_stored())
+}
+
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
@@ -242,6 +251,23 @@ mod tests {
         assert_eq!(b, Some(100.0));
         let t = Spi::get_one::<String>(&format!("SELECT health.tier({M}, 55)")).unwrap();
         assert_eq!(t.as_deref(), Some("neutral"));
+    }
+
+    #[pg_test]
+    fn with_weights_sets_named_weights() {
+        // logins 10 -> 50, tickets 5 -> 50 whatever the weights; logins 20 -> 100, tickets 10 -> 0
+        let changed = Spi::get_one::<f64>(&format!(
+            r#"SELECT health.evaluate(health.with_weights({M}, '{{"tickets": 3}}'), '{{"logins": 20, "tickets": 10}}'::jsonb)"#
+        ))
+        .unwrap();
+        assert_eq!(changed, Some(50.0));
+    }
+
+    #[pg_test(
+        error = "with_weights: weights names a metric the model does not have: \"ticket\" (did you mean \"tickets\"?); the model's metrics are logins, tickets"
+    )]
+    fn with_weights_names_an_unknown_metric() {
+        Spi::get_one::<String>(&format!(r#"SELECT health.with_weights({M}, '{{"ticket": 3}}')::text"#)).unwrap();
     }
 
     #[pg_test(error = "evaluate: values must have one element per model metric, got 1 values for 2 metrics")]

@@ -2,13 +2,13 @@
 //! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY`.
 
 use health_core::aggregate::OutcomeRow;
-use health_core::validate::{calibration_json, fit_logistic, Brier, Design, Outcomes};
+use health_core::validate::{calibration_json, fit_logistic, Brier, Design, FitMissing, FitRow, Outcomes};
 use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::agg::aggregate;
-use crate::args::FloatArray;
+use crate::args::{FloatArray, TextArray, Word};
 use crate::errors::{raise, OrRaise};
 
 // ---- auc, lift, calibration: one state of scores split by outcome ----
@@ -129,31 +129,58 @@ COMMENT ON AGGREGATE brier(double precision, boolean) IS 'Mean squared differenc
 
 const FIT: &str = "fit_weights";
 
-/// A row's features, with the position of a NULL one named.
-fn feature_row(features: &FloatArray) -> Vec<f64> {
-    let row: Vec<f64> = features.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-    if let Some(i) = row.iter().position(|v| v.is_nan()) {
-        if features.iter().nth(i).flatten().is_none() {
-            raise(FIT, HealthError::null(format!("features[{}] must not be NULL", i + 1)));
-        }
+/// A row of `fit_weights`' arguments; NULL `names` means unnamed features.
+fn fit_row(
+    features: &FloatArray,
+    churned: bool,
+    l2: Option<f64>,
+    names: Option<&TextArray>,
+    missing: Option<Option<&Word>>,
+) -> FitRow {
+    let missing = match missing {
+        None => FitMissing::Error,
+        Some(None) => raise(
+            FIT,
+            HealthError::null("missing must not be NULL (the default is 'error')"),
+        ),
+        Some(Some(word)) => FitMissing::parse(word.as_str(FIT, "missing")).or_raise(FIT),
+    };
+    FitRow {
+        features: features.iter().collect(),
+        churned,
+        l2,
+        names: names.map(|n| n.to_strings(FIT, "names")),
+        missing,
     }
-    row
 }
 
 aggregate! {
     aggregate "fit_weights", state Design;
     defines support (fit_combine, fit_serial, fit_deserial);
+    transition fit_trans_policy(
+        features: Option<FloatArray>, churned: Option<bool>, l2: Option<f64>,
+        names: Option<TextArray>, missing: Option<Word>
+    ) {
+        let (features, churned) = (features?, churned?);
+        Some(fit_row(&features, churned, l2, names.as_ref(), Some(missing.as_ref())))
+    }
+    transition fit_trans_named(
+        features: Option<FloatArray>, churned: Option<bool>, l2: Option<f64>, names: Option<TextArray>
+    ) {
+        let (features, churned) = (features?, churned?);
+        Some(fit_row(&features, churned, l2, names.as_ref(), None))
+    }
     transition fit_trans(features: Option<FloatArray>, churned: Option<bool>, l2: Option<f64>) {
         let (features, churned) = (features?, churned?);
-        Some((feature_row(&features), churned, l2))
+        Some(fit_row(&features, churned, l2, None, None))
     }
     transition fit_trans_unregularised(features: Option<FloatArray>, churned: Option<bool>) {
         let (features, churned) = (features?, churned?);
-        Some((feature_row(&features), churned, None))
+        Some(fit_row(&features, churned, None, None, None))
     }
     finalize fit_final(design) -> JsonB {
         let fit = fit_logistic(design, design.l2).or_raise(FIT);
-        Some(JsonB(fit.to_json(design.rows(), design.l2)))
+        Some(JsonB(fit.to_json(design)))
     }
     sql "fit_weights" r#"
 CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision) (
@@ -168,6 +195,20 @@ CREATE AGGREGATE fit_weights(features double precision[], churned boolean) (
 );
 COMMENT ON AGGREGATE fit_weights(double precision[], boolean) IS
     'Logistic regression of churn on the features: coefficients, standard errors, AUC and suggested weights summing to 100.';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[]) (
+    sfunc = fit_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[]) IS
+    'As fit_weights(features, churned, l2), with the features named: the answer adds names and weights_by_name (for with_weights).';
+CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[], missing text) (
+    sfunc = fit_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[], text) IS
+    'As fit_weights(features, churned, l2, names), with a policy for NULL features: ''error'' (the default), ''skip'' the row, count it as ''zero'' or ''neutral'' (50).';
 "#;
 }
 

@@ -113,6 +113,14 @@ class Args:
         return self.rng.choice(["'30 days'", "'1 day'", "'0'", "'-1 day'", "'1 microsecond'", "'178000000 years'",
                                 "'1 month'", "NULL"])
 
+    def regclass(self):
+        # catalogue tables, tables that are not catalogues, OIDs of nothing
+        return self.rng.choice(["'health.models'", "'health.profiles'", "'health.catalogue_history'", "'pg_class'",
+                                "'0'", "'1'", "'4294967295'", "NULL"])
+
+    def regtype(self):
+        return self.rng.choice(["'health.model'", "'health.profile'", "'integer'", "'0'", "'4294967295'", "NULL"])
+
     def mutate(self, text):
         chars = list(text)
         for _ in range(self.rng.randint(1, 4)):
@@ -167,6 +175,8 @@ class Args:
             "timestamp with time zone": self.timestamp,
             "interval": self.interval,
             "jsonb": self.jsonb,
+            "regclass": self.regclass,
+            "regtype": self.regtype,
             "health.scorecard": lambda: self.stored("scorecard"),
             "health.profile": lambda: self.stored("profile"),
             "health.trend": lambda: self.stored("trend"),
@@ -191,7 +201,6 @@ SELECT p.proname, p.prokind, p.pronargs,
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'health' AND p.prorettype <> 'trigger'::regtype
   AND NOT EXISTS (SELECT FROM unnest(p.proargtypes) t WHERE t IN ('internal'::regtype, 'cstring'::regtype))
-  AND p.proname NOT IN ('model_for', 'resolve_profiles')  -- they read tables: not functions of their arguments
 ORDER BY 1, 4
 """
 

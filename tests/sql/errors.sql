@@ -129,3 +129,17 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT '[1, 2]'::jsonb::health.model$$),
     ($$SELECT '{"metrics": [{"name": "a", "weight": 1}]}'::jsonb::health.model$$)
 ) AS cases(q);
+
+-- with_weights, fit_weights' names and missing policy, and model_for on a
+-- table that is not a catalogue
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.with_weights('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}', '{"b": 2}')$$),
+    ($$SELECT health.with_weights('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}', '{"a": 0}')$$),
+    ($$SELECT health.with_weights('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}', '{"a": null}')$$),
+    ($$SELECT health.fit_weights(ARRAY[s, NULL], s > 5, 0, '{a,b}') FROM generate_series(1, 10) s$$),
+    ($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, '{a,b}', 'skip') FROM generate_series(1, 10) s$$),
+    ($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, '{NULL}', 'skip') FROM generate_series(1, 10) s$$),
+    ($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, NULL, 'drop') FROM generate_series(1, 10) s$$),
+    ($$SELECT health.model_for('m', now(), 'pg_catalog.pg_class')$$),
+    ($$SELECT health.model_for('m', now(), 'no_such_table')$$)
+) AS cases(q);

@@ -135,6 +135,48 @@ SELECT sql_error($$SELECT health.evaluate(model, '{"logins_30d": 300}'::jsonb) F
 SELECT health.evaluate(health.model_for('relative'), '{"logins_30d": 300}'::jsonb) AS score_of_300,
        (SELECT 100.0 * count(*) FILTER (WHERE logins_30d <= 300) / count(*) FROM model_accounts) AS exact_percentile;
 
+-- A catalogue of the team's own: model_for(name, at, models [, profiles])
+-- reads any table with the columns of health.models (and of
+-- health.profiles), with the caller's privileges; profiles come from
+-- health.profiles unless a profiles table is named. In one statement each
+-- table gives its own model.
+CREATE TABLE team_models (LIKE health.models INCLUDING ALL);
+CREATE TABLE team_profiles (LIKE health.profiles INCLUDING ALL);
+INSERT INTO team_profiles (name, effective_from, profile)
+SELECT 'logins', '2026-03-01 00:00+00', health.profile(x) FROM generate_series(1, 200) x;
+INSERT INTO team_models VALUES
+  ('mature', 'team-v1', '2026-01-01 00:00+00', '{"metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 40}}]}'),
+  ('relative', 'team-v1', '2026-01-01 00:00+00', '{"metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "logins"}}]}');
+-- 10 logins: 10/20 under health.models' mature v2, 10/40 under the team's;
+-- 50 of the values 1..200 are at or below 50.
+SELECT health.evaluate(health.model_for('mature', '2026-11-01'), '{"logins_30d": 10}'::jsonb) AS extension_catalogue,
+       health.evaluate(health.model_for('mature', '2026-11-01', 'team_models'), '{"logins_30d": 10}'::jsonb) AS team_catalogue,
+       health.evaluate(health.model_for('relative', '2026-11-01', 'team_models', 'team_profiles'), '{"logins_30d": 50}'::jsonb) AS team_profiles,
+       health.model_for('mature', '2025-06-01', 'team_models') IS NULL AS none_in_force_then;
+SELECT i, c AS catalogue, health.evaluate(health.model_for('mature', '2026-11-01', c), '{"logins_30d": 10}'::jsonb) AS score
+FROM unnest(ARRAY['health.models', 'team_models', 'health.models', 'team_models']::regclass[]) WITH ORDINALITY t(c, i);
+-- A table that is not a catalogue, a profile the named table lacks, or has
+-- no version of in force at the moment asked.
+CREATE TABLE not_a_catalogue (name text, model jsonb);
+SELECT e AS catalogue_errors FROM (VALUES
+  (sql_error($$SELECT health.model_for('mature', now(), 'not_a_catalogue')$$)),
+  (sql_error($$SELECT health.model_for('relative', now(), 'team_models')$$)),
+  (sql_error($$SELECT health.model_for('relative', now(), 'team_models', 'not_a_catalogue')$$)),
+  (sql_error($$SELECT health.model_for('relative', '2026-02-01', 'team_models', 'team_profiles')$$))
+) t(e);
+
+-- Weights by name: with_weights(model, weights) replaces the weights the
+-- object names and keeps the others (fit_weights' weights_by_name fits it).
+SELECT jsonb_path_query_array(health.with_weights(model, '{"nps_rating": 40, "csat": 0}')::text::jsonb, '$.metrics[*].weight') AS weights,
+       health.with_weights(model, '{}')::text = model::text AS empty_object_changes_nothing
+FROM models_here;
+SELECT e AS with_weights_errors FROM (VALUES
+  (sql_error($$SELECT health.with_weights(model, '{"nps": 40}') FROM models_here$$)),
+  (sql_error($$SELECT health.with_weights(model, '{"csat": "ten"}') FROM models_here$$)),
+  (sql_error($$SELECT health.with_weights(model, '{"csat": -1}') FROM models_here$$)),
+  (sql_error($$SELECT health.with_weights(model, '[40, 20]') FROM models_here$$))
+) t(e);
+
 -- pg_dump keeps the catalogue and its history: the DBA dumps a database with
 -- models and profiles and restores it into another one; the rows are the
 -- same, and the restore adds no history of its own (the trigger sees that

@@ -73,7 +73,11 @@ INSERT INTO par_queries VALUES
           || ' ' || md5(health.calibration(score, (account * 7 + score::int) % 5 = 0)::text) || ' ' || round(health.brier(score / 100, account % 3 = 0)::numeric, 12) FROM par_metrics$$),
  ('fit_weights',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
-     FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$);
+     FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),
+ ('fit_weights, named, NULL scores skipped or neutral',
+  $$SELECT string_agg(round(((f -> 'weights_by_name' ->> 'score')::float8)::numeric, 8) || ' ' || (f ->> 'rows') || ' ' || (f ->> 'rows_skipped') || ' ' || (f ->> 'values_imputed'), ' | ' ORDER BY p)
+     FROM (SELECT p, health.fit_weights(ARRAY[score, weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2, 1, '{score,weight}', p) AS f
+           FROM par_metrics, unnest('{skip,neutral}'::text[]) p GROUP BY p) x$$);
 
 -- Runs every query of par_queries: is its plan parallel, and what does it answer?
 CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)

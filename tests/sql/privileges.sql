@@ -102,10 +102,38 @@ SELECT health.evaluate(health.model_for('privileges_demo', '2026-06-01 00:00+00'
 DELETE FROM health.models WHERE name = 'privileges_demo';
 DELETE FROM health.profiles WHERE name = 'privileges_demo/logins';
 
+-- A team keeps its models in a schema of its own, under its own privileges:
+-- model_for(name, at, models, profiles) reads the tables with the caller's
+-- privileges, so the BI account sees the team's models once the team grants
+-- them, and the analyst, who was granted nothing, does not.
+\c - postgres
+CREATE SCHEMA cs_team AUTHORIZATION ch_modelers;
+\c - ch_alice
+SET ROLE ch_modelers;
+CREATE TABLE cs_team.models (LIKE health.models INCLUDING ALL);
+CREATE TABLE cs_team.profiles (LIKE health.profiles INCLUDING ALL);
+INSERT INTO cs_team.profiles (name, effective_from, profile)
+SELECT 'logins', '2026-01-01 00:00+00', health.profile(x) FROM generate_series(1, 100) x;
+INSERT INTO cs_team.models VALUES ('team_demo', 'v1', '2026-01-01 00:00+00',
+  '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "profile", "by": "percentile", "profile_name": "logins"}}]}');
+GRANT USAGE ON SCHEMA cs_team TO ch_bi_service;
+GRANT SELECT ON cs_team.models TO ch_bi_service;
+\c - ch_bi_service
+SELECT sql_error($$SELECT health.model_for('team_demo', '2026-06-01 00:00+00', 'cs_team.models', 'cs_team.profiles')$$) AS before_profiles_granted;
+\c - ch_alice
+SET ROLE ch_modelers;
+GRANT SELECT ON cs_team.profiles TO ch_bi_service;
+\c - ch_bi_service
+SELECT health.evaluate(health.model_for('team_demo', '2026-06-01 00:00+00', 'cs_team.models', 'cs_team.profiles'),
+                       '{"logins": 25}'::jsonb) AS percentile_of_25;
+\c - :analyst
+SELECT sql_error($$SELECT health.model_for('team_demo', now(), 'cs_team.models', 'cs_team.profiles')$$) AS analyst_not_granted;
+
 \c - postgres
 SET client_min_messages = warning;
 DROP FUNCTION public.jsonb_set(jsonb, text[], jsonb), public.jsonb_array_length(jsonb);
 DROP TABLE public.hijack_log;
+DROP SCHEMA cs_team CASCADE;
 REVOKE ALL ON health.models, health.profiles FROM ch_modelers;
 DROP ROLE ch_bi_service, ch_alice, ch_modelers;
 \c - :analyst

@@ -68,6 +68,34 @@ FROM fit;
 SELECT abs((health.fit_weights(x, churned, 1000) -> 'coefficients' ->> 0)::float8) < abs((SELECT f -> 'coefficients' ->> 0 FROM fit)::float8) AS shrinks
 FROM fit_rows;
 
+-- Named features: the answer pairs each name with its weight
+-- (weights_by_name, ready for with_weights) and is otherwise the same fit.
+SELECT f -> 'names' AS names,
+       (SELECT jsonb_agg(f -> 'weights_by_name' -> n ORDER BY i) FROM jsonb_array_elements_text(f -> 'names') WITH ORDINALITY t(n, i))
+         = f -> 'weights' AS weights_by_name_in_order,
+       f - '{names,weights_by_name}'::text[] = (SELECT health.fit_weights(x, churned, 0) FROM fit_rows) AS same_fit_otherwise
+FROM (SELECT health.fit_weights(x, churned, 0, '{logins,adoption,noise}') AS f FROM fit_rows) n;
+
+-- NULL features: an error by default (with a hint), or a policy. 'skip'
+-- fits the rows without NULLs; 'zero' and 'neutral' count a NULL as 0 or
+-- 50, the values the score's own missing policies give. Each equals the
+-- fit of the rows prepared by hand.
+CREATE TABLE fit_rows_with_nulls AS
+SELECT account_id, churned,
+       CASE WHEN account_id % 7 = 0 THEN ARRAY[NULL, x[2], x[3]] ELSE x END AS x
+FROM fit_rows;
+SELECT (SELECT health.fit_weights(x, churned, 0, NULL, 'skip') FROM fit_rows_with_nulls) - '{rows_skipped}'::text[]
+         = (SELECT health.fit_weights(x, churned, 0) FROM fit_rows_with_nulls WHERE x[1] IS NOT NULL) - '{rows_skipped}'::text[] AS skip_fits_complete_rows,
+       (SELECT health.fit_weights(x, churned, 0, NULL, 'skip') -> 'rows_skipped' FROM fit_rows_with_nulls) AS rows_skipped,
+       (SELECT health.fit_weights(x, churned, 0, NULL, 'neutral') - '{values_imputed}'::text[] FROM fit_rows_with_nulls)
+         = (SELECT health.fit_weights(ARRAY[coalesce(x[1], 50), x[2], x[3]], churned, 0) FROM fit_rows_with_nulls) - '{values_imputed}'::text[] AS neutral_is_50,
+       (SELECT health.fit_weights(x, churned, 0, NULL, 'zero') - '{values_imputed}'::text[] FROM fit_rows_with_nulls)
+         = (SELECT health.fit_weights(ARRAY[coalesce(x[1], 0), x[2], x[3]], churned, 0) FROM fit_rows_with_nulls) - '{values_imputed}'::text[] AS zero_is_0,
+       (SELECT health.fit_weights(x, churned, 0, NULL, 'zero') -> 'values_imputed' FROM fit_rows_with_nulls) AS values_imputed;
+\set VERBOSITY default
+SELECT health.fit_weights(x, churned) FROM fit_rows_with_nulls;
+\set VERBOSITY terse
+
 -- Errors and refusals.
 SELECT e FROM (VALUES
   (sql_error($$SELECT health.fit_weights(x, c) FROM (VALUES (ARRAY[1.0, 2.0]::float8[], true), (ARRAY[1.0]::float8[], false)) t(x, c)$$)),
@@ -78,6 +106,10 @@ SELECT e FROM (VALUES
   (sql_error($$SELECT health.fit_weights(ARRAY['NaN'::float8], true)$$)),
   (sql_error($$SELECT health.fit_weights(ARRAY[1, NULL]::float8[], true)$$)),
   (sql_error($$SELECT health.fit_weights(ARRAY[s], s > 5, -1) FROM generate_series(1, 10) s$$)),
+  (sql_error($$SELECT health.fit_weights(ARRAY[s, s * s], s > 5, 0, '{logins}') FROM generate_series(1, 10) s$$)),
+  (sql_error($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, ARRAY[CASE WHEN s > 3 THEN 'a' ELSE 'b' END]) FROM generate_series(1, 10) s$$)),
+  (sql_error($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, '{logins}', 'impute') FROM generate_series(1, 10) s$$)),
+  (sql_error($$SELECT health.fit_weights(ARRAY[s], s > 5, 0, '{logins}', NULL) FROM generate_series(1, 10) s$$)),
   (sql_error($$SELECT health.auc('NaN', true)$$)),
   (sql_error($$SELECT health.lift(s, true, 0) FROM generate_series(1, 3) s$$)),
   (sql_error($$SELECT health.lift(s, true, f) FROM (VALUES (1, 0.1), (2, 0.2)) t(s, f)$$)),

@@ -15,7 +15,7 @@ use crate::profile::Profile;
 use crate::score::{CompensatedSum, WeightedMean};
 use crate::scorecard::{Rollup, Scorecard};
 use crate::signals::{Csat, NpsCounts, Trend};
-use crate::validate::{Brier, Design, Outcomes};
+use crate::validate::{Brier, Design, FitRow, Outcomes};
 use crate::{HealthError, Result};
 
 /// The state of an aggregate, between its rows.
@@ -218,18 +218,14 @@ impl AggregateState for Design {
     }
 
     fn serial_size(&self, rows: usize) -> usize {
-        Design::serial_size(rows, self.features)
+        Design::serial_size(self, rows)
     }
 }
 
-/// `fit_weights`: (features, churned, the L2 penalty when one is given).
-impl Accumulate<(Vec<f64>, bool, Option<f64>)> for Design {
-    fn add_row(&mut self, (features, churned, l2): (Vec<f64>, bool, Option<f64>)) -> Result<()> {
-        self.add(&features, churned)?;
-        if let Some(l2) = l2 {
-            self.l2 = l2;
-        }
-        Ok(())
+/// `fit_weights`: one row of its arguments.
+impl Accumulate<FitRow> for Design {
+    fn add_row(&mut self, row: FitRow) -> Result<()> {
+        Design::add_row(self, row)
     }
 }
 
@@ -519,7 +515,13 @@ mod tests {
         assert_eq!(o.serial_size(1), o.serialize().unwrap().len());
         assert_eq!(o.aggregate(), Some("auc"));
         let mut d = Design::start("fit_weights").unwrap();
-        d.add_row((vec![1.0, 2.0], false, None)).unwrap();
+        d.add_row(FitRow {
+            features: vec![Some(1.0), None],
+            names: Some(vec!["logins".into(), "nps".into()]),
+            missing: crate::validate::FitMissing::Neutral,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(d.serial_size(1), d.serialize().unwrap().len());
         assert_eq!(NpsCounts::default().held_rows(), None);
     }

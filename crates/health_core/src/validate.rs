@@ -315,6 +315,46 @@ impl Brier {
 
 // ---- logistic regression ----
 
+/// What `fit_weights` does with a row whose features hold a NULL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FitMissing {
+    /// An error naming the position (the default: a NULL must not pass unseen).
+    #[default]
+    Error,
+    /// The row is left out, and counted in `rows_skipped`.
+    Skip,
+    /// The NULL counts as 0, as the score's `missing => 'zero'` scores it.
+    Zero,
+    /// The NULL counts as 50, as the score's `missing => 'neutral'` scores it.
+    Neutral,
+}
+
+impl FitMissing {
+    pub fn parse(policy: &str) -> Result<Self> {
+        match policy {
+            "error" => Ok(FitMissing::Error),
+            "skip" => Ok(FitMissing::Skip),
+            "zero" => Ok(FitMissing::Zero),
+            "neutral" => Ok(FitMissing::Neutral),
+            other => Err(HealthError::invalid(format!(
+                "missing must be one of 'error', 'skip', 'zero', 'neutral', got '{other}'"
+            ))),
+        }
+    }
+}
+
+/// One row of `fit_weights`' arguments.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FitRow {
+    pub features: Vec<Option<f64>>,
+    pub churned: bool,
+    /// The L2 penalty, when the call gives one.
+    pub l2: Option<f64>,
+    /// The features' names, when the call gives them (the same on every row).
+    pub names: Option<Vec<String>>,
+    pub missing: FitMissing,
+}
+
 /// Rows of features and outcomes, kept for the Newton iterations.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Design {
@@ -323,17 +363,27 @@ pub struct Design {
     pub y: Vec<bool>,
     /// The L2 penalty the aggregate was given (0 = none).
     pub l2: f64,
+    /// The features' names, when the call gave them.
+    pub names: Option<Vec<String>>,
+    /// Rows left out by `missing => 'skip'`.
+    pub skipped: u64,
+    /// NULL features counted as 0 or 50 by `missing => 'zero' | 'neutral'`.
+    pub imputed: u64,
 }
 
 impl Design {
-    /// Bytes of the serial form of `rows` rows of `features` features.
-    pub fn serial_size(rows: usize, features: usize) -> usize {
-        rows.saturating_mul(features.saturating_mul(8).saturating_add(1))
-            .saturating_add(24)
+    /// Bytes of the serial form of `rows` rows.
+    pub fn serial_size(&self, rows: usize) -> usize {
+        let names: usize = self.names.iter().flatten().map(|n| n.len() + 8).sum();
+        rows.saturating_mul(self.features.saturating_mul(8).saturating_add(1))
+            .saturating_add(48 + names)
     }
 
+    /// Header (features, l2, rows), the features row by row, the outcomes,
+    /// then (skipped, imputed, names + 1 or 0 for none) and each name as
+    /// (length, UTF-8).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = resources::buffer(Self::serial_size(self.rows(), self.features), "the serialised state")?;
+        let mut out = resources::buffer(self.serial_size(self.rows()), "the serialised state")?;
         out.extend_from_slice(&(self.features as u64).to_le_bytes());
         out.extend_from_slice(&self.l2.to_le_bytes());
         out.extend_from_slice(&(self.y.len() as u64).to_le_bytes());
@@ -343,19 +393,32 @@ impl Design {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend(self.y.iter().map(|&y| u8::from(y)));
+        out.extend_from_slice(&self.skipped.to_le_bytes());
+        out.extend_from_slice(&self.imputed.to_le_bytes());
+        let names = self.names.as_ref().map_or(0, |n| n.len() as u64 + 1);
+        out.extend_from_slice(&names.to_le_bytes());
+        for name in self.names.iter().flatten() {
+            out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
         Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Design> {
         let bad = || HealthError::text(format!("invalid fit_weights state of {} bytes", bytes.len()));
-        if bytes.len() < 24 {
-            return Err(bad());
-        }
-        let u = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8])) as usize;
-        let (features, rows) = (u(0), u(16));
-        let l2 = f64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
+        let u = |i: usize| -> Result<u64> {
+            let b = bytes.get(i..i + 8).ok_or_else(bad)?;
+            Ok(u64::from_le_bytes(b.try_into().map_err(|_| bad())?))
+        };
+        let (features, rows) = (u(0)? as usize, u(16)? as usize);
+        let l2 = f64::from_bits(u(8)?);
         let x_len = features.checked_mul(rows).ok_or_else(bad)?;
-        if bytes.len() != 24 + 8 * x_len + rows {
+        let tail = x_len
+            .checked_mul(8)
+            .and_then(|b| b.checked_add(24))
+            .and_then(|b| b.checked_add(rows))
+            .ok_or_else(bad)?;
+        if bytes.len() < tail + 24 {
             return Err(bad());
         }
         let mut x = Vec::new();
@@ -367,8 +430,34 @@ impl Design {
             ticker.tick();
             x.push(f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
         }
-        y.extend(bytes[24 + 8 * x_len..].iter().map(|&b| b != 0));
-        Ok(Design { features, x, y, l2 })
+        y.extend(bytes[24 + 8 * x_len..tail].iter().map(|&b| b != 0));
+        let (skipped, imputed, names_plus_one) = (u(tail)?, u(tail + 8)?, u(tail + 16)?);
+        let mut at = tail + 24;
+        let names = match names_plus_one {
+            0 => None,
+            n => {
+                let mut names = Vec::new();
+                for _ in 1..n {
+                    let len = u(at)? as usize;
+                    let text = bytes.get(at + 8..at + 8 + len).ok_or_else(bad)?;
+                    names.push(String::from_utf8(text.to_vec()).map_err(|_| bad())?);
+                    at += 8 + len;
+                }
+                Some(names)
+            }
+        };
+        if at != bytes.len() {
+            return Err(bad());
+        }
+        Ok(Design {
+            features,
+            x,
+            y,
+            l2,
+            names,
+            skipped,
+            imputed,
+        })
     }
 
     pub fn add(&mut self, row: &[f64], churned: bool) -> Result<()> {
@@ -393,7 +482,69 @@ impl Design {
         resources::push(&mut self.y, churned, "the fit_weights state")
     }
 
+    /// Adds a row of the SQL call: names checked, NULLs handled by `missing`.
+    pub fn add_row(&mut self, row: FitRow) -> Result<()> {
+        if let Some(names) = row.names {
+            if names.len() != row.features.len() {
+                return Err(HealthError::array(format!(
+                    "names must have one name per feature, got {} names for {} features",
+                    names.len(),
+                    row.features.len()
+                )));
+            }
+            self.set_names(names)?;
+        }
+        let mut values = Vec::new();
+        resources::reserve(&mut values, row.features.len(), "the fit_weights state")?;
+        for (i, v) in row.features.iter().enumerate() {
+            let imputed = match (v, row.missing) {
+                (Some(v), _) => *v,
+                (None, FitMissing::Skip) => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
+                (None, FitMissing::Zero) => 0.0,
+                (None, FitMissing::Neutral) => 50.0,
+                (None, FitMissing::Error) => {
+                    return Err(
+                        HealthError::null(format!("features[{}] must not be NULL", i + 1)).with_hint(
+                            "Impute it (coalesce(x, 50)), or pass a missing policy: \
+                         fit_weights(features, churned, l2, names, 'skip' | 'zero' | 'neutral').",
+                        ),
+                    )
+                }
+            };
+            values.push(imputed);
+        }
+        self.imputed += row.features.iter().filter(|v| v.is_none()).count() as u64;
+        self.add(&values, row.churned)?;
+        if let Some(l2) = row.l2 {
+            self.l2 = l2;
+        }
+        Ok(())
+    }
+
+    fn set_names(&mut self, names: Vec<String>) -> Result<()> {
+        match &self.names {
+            Some(known) if *known != names => Err(HealthError::invalid(format!(
+                "names must be the same on every row, got {} after {}",
+                json!(names),
+                json!(known)
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.names = Some(names);
+                Ok(())
+            }
+        }
+    }
+
     pub fn merge(&mut self, other: &Design) -> Result<()> {
+        if let Some(names) = &other.names {
+            self.set_names(names.clone())?;
+        }
+        self.skipped += other.skipped;
+        self.imputed += other.imputed;
         if other.y.is_empty() {
             return Ok(());
         }
@@ -514,9 +665,11 @@ pub fn calibration_json(buckets: &[CalibrationBucket]) -> Value {
 }
 
 impl Fit {
-    /// `fit_weights`' answer, with the rows and the penalty it was fitted with.
-    pub fn to_json(&self, rows: usize, l2: f64) -> Value {
-        json!({
+    /// `fit_weights`' answer, with what the design adds: rows, penalty,
+    /// rows skipped and values imputed for NULLs, and, when the call named
+    /// the features, `names` and `weights_by_name` (for `with_weights`).
+    pub fn to_json(&self, design: &Design) -> Value {
+        let mut answer = json!({
             "intercept": self.intercept,
             "coefficients": self.coefficients,
             "standard_errors": self.standard_errors,
@@ -526,9 +679,20 @@ impl Fit {
             "log_likelihood": self.log_likelihood,
             "auc": self.auc,
             "weights": self.weights,
-            "rows": rows,
-            "l2": l2,
-        })
+            "rows": design.rows(),
+            "rows_skipped": design.skipped,
+            "values_imputed": design.imputed,
+            "l2": design.l2,
+        });
+        if let (Some(names), Value::Object(o)) = (&design.names, &mut answer) {
+            o.insert("names".into(), json!(names));
+            let by_name = self
+                .weights
+                .as_ref()
+                .map(|w| Value::Object(names.iter().cloned().zip(w.iter().map(|&w| json!(w))).collect()));
+            o.insert("weights_by_name".into(), by_name.unwrap_or(Value::Null));
+        }
+        answer
     }
 }
 
@@ -704,6 +868,76 @@ mod tests {
         d.add(&[1.0, 2.0], true).unwrap();
         d.add(&[3.0, 4.0], false).unwrap();
         assert_eq!(Design::from_bytes(&d.to_bytes().unwrap()).unwrap(), d);
+    }
+
+    fn fit_row(features: &[Option<f64>], missing: FitMissing, names: Option<&[&str]>) -> FitRow {
+        FitRow {
+            features: features.to_vec(),
+            churned: features[0].is_none(),
+            names: names.map(|n| n.iter().map(|s| s.to_string()).collect()),
+            missing,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn null_features_follow_the_missing_policy() {
+        let rows = [[Some(10.0), Some(20.0)], [None, Some(30.0)], [Some(40.0), None]];
+        let design = |missing| {
+            let mut d = Design::default();
+            for r in &rows {
+                d.add_row(fit_row(r, missing, Some(&["logins", "nps"]))).unwrap();
+            }
+            d
+        };
+        let skip = design(FitMissing::Skip);
+        assert_eq!((skip.rows(), skip.skipped, skip.imputed), (1, 2, 0));
+        assert_eq!(skip.x, [10.0, 20.0]);
+        let neutral = design(FitMissing::Neutral);
+        assert_eq!((neutral.rows(), neutral.skipped, neutral.imputed), (3, 0, 2));
+        assert_eq!(neutral.x, [10.0, 20.0, 50.0, 30.0, 40.0, 50.0]);
+        assert_eq!(design(FitMissing::Zero).x, [10.0, 20.0, 0.0, 30.0, 40.0, 0.0]);
+        // names, counts and rows survive the serial form
+        assert_eq!(Design::from_bytes(&neutral.to_bytes().unwrap()).unwrap(), neutral);
+        let error = Design::default()
+            .add_row(fit_row(&rows[2], FitMissing::Error, None))
+            .unwrap_err();
+        assert!(error.to_string().contains("features[2] must not be NULL"));
+        assert!(error.hint.unwrap().contains("'skip'"));
+    }
+
+    #[test]
+    fn names_are_one_per_feature_and_the_same_everywhere() {
+        let mut d = Design::default();
+        let row = [Some(1.0), Some(2.0)];
+        assert!(d.add_row(fit_row(&row, FitMissing::Error, Some(&["a"]))).is_err());
+        d.add_row(fit_row(&row, FitMissing::Error, Some(&["a", "b"]))).unwrap();
+        assert!(d.add_row(fit_row(&row, FitMissing::Error, Some(&["a", "c"]))).is_err());
+        let mut other = Design::default();
+        other
+            .add_row(fit_row(&row, FitMissing::Error, Some(&["b", "a"])))
+            .unwrap();
+        assert!(d.merge(&other).is_err());
+        assert!(FitMissing::parse("impute").unwrap_err().to_string().contains("'skip'"));
+    }
+
+    #[test]
+    fn weights_by_name_pair_names_with_weights() {
+        let mut d = Design::default();
+        for i in 0..40 {
+            let (a, b) = (f64::from(i % 10) * 10.0, f64::from(i % 7) * 10.0);
+            let mut row = fit_row(&[Some(a), Some(b)], FitMissing::Error, Some(&["logins", "nps"]));
+            row.churned = a + b < 70.0;
+            row.l2 = Some(1.0);
+            d.add_row(row).unwrap();
+        }
+        let fit = fit_logistic(&d, d.l2).unwrap();
+        let answer = fit.to_json(&d);
+        let weights = fit.weights.clone().unwrap();
+        assert_eq!(answer["weights_by_name"]["logins"], json!(weights[0]));
+        assert_eq!(answer["weights_by_name"]["nps"], json!(weights[1]));
+        assert_eq!(answer["names"], json!(["logins", "nps"]));
+        assert_eq!(answer["rows"], json!(40));
     }
 
     #[test]

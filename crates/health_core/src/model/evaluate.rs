@@ -221,7 +221,7 @@ impl ExtraKeys {
 
 /// The candidate nearest to `key` by edit distance (case-insensitive), if
 /// it is near enough to be a likely typo.
-fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(super) fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let key = key.to_lowercase();
     candidates
         .map(|c| (edit_distance(&key, &c.to_lowercase()), c))

@@ -19,6 +19,7 @@
 //! - `parse`: JSON text -> model, every problem reported with its path;
 //! - `evaluate`: sub-scores, score, tier, critical metrics, explanations.
 
+mod edit;
 mod evaluate;
 pub use evaluate::ExtraKeys;
 mod parse;
