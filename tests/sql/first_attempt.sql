@@ -83,6 +83,25 @@ SELECT health.weakest(model, '{"frequency": 2, "nps": 100}'::jsonb) AS weakest_o
        health.explain(model, '{"frequency": 2, "nps": -20}'::jsonb) -> 'contributions' -> 0 ->> 'metric' AS explain_first
 FROM first_models;
 
+--    Weights set by name on a model, as fit_weights names them (frequency 2
+--    of 10 is 20, nps 100 is 100; with weights 2 and 3: (40 + 300) / 5); a
+--    misspelt name is an error, not a weight left unchanged.
+SELECT health.evaluate(health.with_weights(model, '{"nps": 3}'), '{"frequency": 2, "nps": 100}'::jsonb) AS reweighted,
+       sql_error($$SELECT health.with_weights(model, '{"frequncy": 3}') FROM first_models$$) AS misspelt
+FROM first_models;
+--    fit_weights names its weights when given names, and a NULL feature has
+--    a policy ('skip' here) instead of an error without a hint.
+SELECT f -> 'names' AS names, jsonb_typeof(f -> 'weights_by_name') AS weights_by_name, f -> 'rows' AS rows, f -> 'rows_skipped' AS rows_skipped
+FROM (SELECT health.fit_weights(ARRAY[s % 50, CASE WHEN s % 10 <> 0 THEN (s * 37) % 101 END], s % 3 = 0, 1, '{frequency,nps}', 'skip') AS f
+      FROM generate_series(1, 200) s) x;
+
+-- 6. Models in a table of the analyst's own (the same columns as
+--    health.models), read with the analyst's privileges.
+CREATE TEMP TABLE my_models (LIKE health.models INCLUDING ALL);
+INSERT INTO my_models SELECT 'first', 'v1', '2026-01-01', model FROM first_models;
+SELECT health.evaluate(health.model_for('first', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb) AS from_own_catalogue,
+       health.model_for('first') IS NULL AS not_in_health_models;
+
 -- 7. A metric twice in one group: the error says which, how often, among how
 --    many rows and with which scores, and the hint how to list the repeats.
 SELECT health.score(health.scorecard(m, s, 1)) FROM (VALUES ('nps', 40), ('usage', 70), ('nps', 90)) t(m, s);
