@@ -4,7 +4,7 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS customer_health CASCADE;  -- pick up a freshly installed build
 CREATE EXTENSION customer_health;
-DROP TABLE IF EXISTS bench_wide, bench_long;
+DROP TABLE IF EXISTS bench_wide, bench_long, bench_models;
 
 -- Ten raw metrics per account; metrics 8-10 are "lower is better" (tickets,
 -- days late, resolution hours). Values spill beyond [lo, hi] so clamping works.
@@ -30,7 +30,25 @@ SELECT account_id, 'metric_' || lpad(m::text, 2, '0') AS metric,
        (ARRAY[25, 20, 15, 10, 10, 5, 5, 4, 3, 3])[m]::float8 AS weight
 FROM generate_series(1, :accounts) AS account_id, generate_series(1, 10) AS m;
 
+-- The same ten-metric score as a model (bench/models.sql, bench/parallel.sql).
+CREATE TABLE bench_models (name text PRIMARY KEY, model health.model);
+INSERT INTO bench_models VALUES ('bench', '{"metrics": [
+  {"name": "m1",  "weight": 25, "scale": {"method": "linear", "lo": 0, "hi": 20}},
+  {"name": "m2",  "weight": 20, "scale": {"method": "linear", "lo": 0, "hi": 100}},
+  {"name": "m3",  "weight": 15, "scale": {"method": "linear", "lo": 0, "hi": 100}},
+  {"name": "m4",  "weight": 10, "scale": {"method": "linear", "lo": 0, "hi": 10}},
+  {"name": "m5",  "weight": 10, "scale": {"method": "linear", "lo": 0, "hi": 100}},
+  {"name": "m6",  "weight": 5,  "scale": {"method": "linear", "lo": 0, "hi": 100}},
+  {"name": "m7",  "weight": 5,  "scale": {"method": "linear", "lo": 0, "hi": 400}},
+  {"name": "m8",  "weight": 4,  "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 10}},
+  {"name": "m9",  "weight": 3,  "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 45}},
+  {"name": "m10", "weight": 3,  "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 72}}]}');
+
+-- The same model in the catalogue, for model_for.
+INSERT INTO health.models SELECT 'bench', 'v1', '2026-01-01', model FROM bench_models;
+
 VACUUM ANALYZE bench_wide;
+VACUUM ANALYZE bench_models;
 VACUUM ANALYZE bench_long;
 
 -- Runs a query :reps times after one warm-up run and returns the median

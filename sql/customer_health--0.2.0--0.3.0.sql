@@ -226,3 +226,30 @@ BEGIN
     END LOOP;
 END
 $comments$;
+
+-- The wide form in one call: weighted_score gets a planner support function
+-- that rewrites weighted_score(ARRAY[scale_*(column, constants), ...],
+-- constant weights, ...) into weighted_score_fused(spec, column, ...), with
+-- the same answers and errors (customer_health.fuse_wide_scores = off
+-- plans it as written).
+CREATE FUNCTION weighted_score_fused(spec text, VARIADIC "any") RETURNS double precision
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weighted_score_fused_v1';
+COMMENT ON FUNCTION weighted_score_fused(text, "any") IS
+    'What the planner writes for weighted_score(ARRAY[scale_*(column, constants), ...], constant weights): one call over the columns, the same answers.';
+CREATE FUNCTION "weighted_score_support"("request" internal) RETURNS internal
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weighted_score_support_wrapper';
+COMMENT ON FUNCTION weighted_score_support(internal) IS
+    'Planner support function of weighted_score: fuses ARRAY[scale_*(column, constants), ...] with constant weights into one weighted_score_fused call; called by PostgreSQL, not directly.';
+ALTER FUNCTION weighted_score(double precision[], double precision[], text, double precision) SUPPORT weighted_score_support;
+
+-- evaluate(model, ARRAY[value, ...]) is planned as evaluate_fused(model,
+-- value, ...): the same answer without building the array.
+CREATE FUNCTION evaluate_fused(model model, VARIADIC "any") RETURNS double precision
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_fused_v1';
+COMMENT ON FUNCTION evaluate_fused(model, "any") IS
+    'What the planner writes for evaluate(model, ARRAY[value, ...]): the same answer without building the array.';
+CREATE FUNCTION "evaluate_support"("request" internal) RETURNS internal
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_support_wrapper';
+COMMENT ON FUNCTION evaluate_support(internal) IS
+    'Planner support function of evaluate(model, float8[]): plans evaluate(model, ARRAY[value, ...]) as one evaluate_fused call; called by PostgreSQL, not directly.';
+ALTER FUNCTION evaluate(model, double precision[]) SUPPORT evaluate_support;

@@ -7,6 +7,15 @@ The ordering of items is not stable, it is driven by a dependency graph.
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/fused.rs:336
+
+CREATE FUNCTION weighted_score_fused(spec text, VARIADIC "any") RETURNS double precision
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weighted_score_fused_v1';
+COMMENT ON FUNCTION weighted_score_fused(text, "any") IS
+    'What the planner writes for weighted_score(ARRAY[scale_*(column, constants), ...], constant weights): one call over the columns, the same answers.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/validate.rs:21
 -- customer_health::validate::auc_final
 CREATE  FUNCTION "auc_final"(
@@ -269,6 +278,17 @@ AS 'MODULE_PATHNAME', 'deadline_penalty_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/model.rs:167
+-- customer_health::model::evaluate_support
+CREATE  FUNCTION "evaluate_support"(
+	"request" internal /* Internal */
+) RETURNS internal /* Internal */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_support_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/validate.rs:157
 -- customer_health::validate::fit_combine
 CREATE  FUNCTION "fit_combine"(
@@ -463,11 +483,11 @@ AS 'MODULE_PATHNAME', 'lift_trans_default_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:24
+-- src/model.rs:25
 -- Model
 CREATE TYPE Model;
 
--- src/model.rs:24
+-- src/model.rs:25
 -- customer_health::model::model_in
 CREATE  FUNCTION "model_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -476,7 +496,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_in_wrapper';
 
--- src/model.rs:24
+-- src/model.rs:25
 -- customer_health::model::model_out
 CREATE  FUNCTION "model_out"(
 	"input" Model /* Model */
@@ -485,7 +505,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_out_wrapper';
 
--- src/model.rs:24
+-- src/model.rs:25
 -- Model
 CREATE TYPE Model (
 	INTERNALLENGTH = variable,
@@ -496,43 +516,30 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+-- src/model.rs:212
+-- requires:
+--   Model
+
+
+CREATE FUNCTION evaluate_fused(model model, VARIADIC "any") RETURNS double precision
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_fused_v1';
+COMMENT ON FUNCTION evaluate_fused(model, "any") IS
+    'What the planner writes for evaluate(model, ARRAY[value, ...]): the same answer without building the array.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:142
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:89
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
+-- src/model.rs:289
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:151
+-- src/model.rs:224
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
@@ -544,32 +551,18 @@ AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
+-- src/model.rs:103
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:129
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:158
+-- src/model.rs:231
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
@@ -579,29 +572,6 @@ CREATE  FUNCTION "explain"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:120
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:216
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -619,7 +589,71 @@ AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:81
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:158
+-- customer_health::model::evaluate
+-- requires:
+--   evaluate_support
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:143
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:134
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:95
 -- customer_health::model::model_recv
 CREATE  FUNCTION "model_recv"(
 	"buffer" internal /* Internal */
@@ -630,7 +664,7 @@ AS 'MODULE_PATHNAME', 'model_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:76
+-- src/model.rs:90
 -- customer_health::model::model_send
 CREATE  FUNCTION "model_send"(
 	"m" Model /* Model */
@@ -641,7 +675,7 @@ AS 'MODULE_PATHNAME', 'model_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:94
+-- src/model.rs:108
 -- requires:
 --   Model
 --   model_recv
@@ -738,24 +772,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:59
--- requires:
---   nps_trans
---   nps_breakdown_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:42
 -- requires:
 --   nps_trans
@@ -771,6 +787,24 @@ CREATE AGGREGATE nps(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:59
+-- requires:
+--   nps_trans
+--   nps_breakdown_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -806,6 +840,31 @@ CREATE  FUNCTION "outcomes_serial"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:74
+-- requires:
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -850,31 +909,6 @@ CREATE AGGREGATE lift(score double precision, churned boolean) (
 );
 COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
     'Churn rate among the lowest-scored fraction of accounts over the overall churn rate.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:74
--- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1015,7 +1049,7 @@ CREATE TYPE Profile (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:222
+-- src/profile.rs:217
 -- requires:
 --   Profile
 
@@ -1027,18 +1061,7 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:291
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/profile.rs:285
+-- src/profile.rs:280
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
 	"p" Profile /* ProfileArg */
@@ -1057,6 +1080,17 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:286
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1381,7 +1415,7 @@ COMMENT ON AGGREGATE rollup(profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:297
+-- src/profile.rs:292
 -- customer_health::profile::profile_stddev
 CREATE  FUNCTION "profile_stddev"(
 	"p" Profile /* ProfileArg */
@@ -1429,7 +1463,7 @@ COMMENT ON AGGREGATE profile(double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:234
+-- src/profile.rs:229
 -- customer_health::profile::quantile
 CREATE  FUNCTION "quantile"(
 	"p" Profile, /* ProfileArg */
@@ -1441,7 +1475,7 @@ AS 'MODULE_PATHNAME', 'quantile_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:255
+-- src/profile.rs:250
 -- customer_health::profile::quantile_tier
 CREATE  FUNCTION "quantile_tier"(
 	"score" double precision, /* f64 */
@@ -1511,7 +1545,7 @@ AS 'MODULE_PATHNAME', 'scale_piecewise_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:241
+-- src/profile.rs:236
 -- customer_health::profile::scale_profile
 CREATE  FUNCTION "scale_profile"(
 	"value" double precision, /* f64 */
@@ -1552,7 +1586,7 @@ AS 'MODULE_PATHNAME', 'scale_zscore_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- customer_health::score::score_agg_combine
 CREATE  FUNCTION "score_agg_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1564,7 +1598,7 @@ AS 'MODULE_PATHNAME', 'score_agg_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- customer_health::score::score_agg_deserial
 CREATE  FUNCTION "score_agg_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1576,7 +1610,7 @@ AS 'MODULE_PATHNAME', 'score_agg_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- customer_health::score::score_agg_final
 CREATE  FUNCTION "score_agg_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1587,7 +1621,7 @@ AS 'MODULE_PATHNAME', 'score_agg_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- customer_health::score::score_agg_serial
 CREATE  FUNCTION "score_agg_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1598,7 +1632,7 @@ AS 'MODULE_PATHNAME', 'score_agg_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- customer_health::score::score_agg_trans
 CREATE  FUNCTION "score_agg_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1611,7 +1645,7 @@ AS 'MODULE_PATHNAME', 'score_agg_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:31
+-- src/score.rs:32
 -- requires:
 --   score_agg_trans
 --   score_agg_final
@@ -1692,29 +1726,6 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:170
--- customer_health::scorecard::contributions
-CREATE  FUNCTION "contributions"(
-	"sc" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'contributions_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:156
 -- customer_health::scorecard::score
 CREATE  FUNCTION "score"(
@@ -1736,6 +1747,29 @@ CREATE  FUNCTION "scorecard_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:170
+-- customer_health::scorecard::contributions
+CREATE  FUNCTION "contributions"(
+	"sc" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'contributions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1939,7 +1973,7 @@ AS 'MODULE_PATHNAME', 'tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:196
+-- src/model.rs:269
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1951,7 +1985,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:203
+-- src/model.rs:276
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1964,7 +1998,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:189
+-- src/model.rs:262
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -2044,36 +2078,26 @@ AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
+	"t" Trend, /* Trend */
+	"per" interval DEFAULT '30 days' /* Interval */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
+AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
+-- src/signals.rs:278
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
 	"t" Trend /* Trend */
 ) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2088,15 +2112,14 @@ AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
-	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
+AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2112,14 +2135,25 @@ AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:278
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
 	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2179,24 +2213,6 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2217,6 +2233,24 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/scorecard.rs:180
 -- customer_health::scorecard::weakest
 CREATE  FUNCTION "weakest"(
@@ -2229,7 +2263,7 @@ AS 'MODULE_PATHNAME', 'weakest_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:168
+-- src/model.rs:241
 -- customer_health::model::weakest
 CREATE  FUNCTION "weakest"(
 	"model" Model, /* ModelBytes */
@@ -2242,21 +2276,34 @@ AS 'MODULE_PATHNAME', 'weakest_of_model_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/score.rs:13
+-- src/fused.rs:33
+-- customer_health::fused::weighted_score_support
+CREATE  FUNCTION "weighted_score_support"(
+	"request" internal /* Internal */
+) RETURNS internal /* Internal */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'weighted_score_support_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/score.rs:14
 -- customer_health::score::weighted_score
+-- requires:
+--   weighted_score_support
 CREATE  FUNCTION "weighted_score"(
 	"scores" double precision[], /* FloatArray */
 	"weights" double precision[], /* FloatArray */
 	"missing" TEXT DEFAULT 'renormalize', /* Word */
 	"min_coverage" double precision DEFAULT 0 /* f64 */
 ) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
+IMMUTABLE STRICT PARALLEL SAFE SUPPORT "weighted_score_support"
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'weighted_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:228
+-- src/model.rs:301
 -- customer_health::model::with_weights
 CREATE  FUNCTION "with_weights"(
 	"model" Model, /* ModelBytes */
@@ -2369,6 +2416,12 @@ COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
 COMMENT ON FUNCTION with_weights(model, jsonb) IS
     'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
+
+COMMENT ON FUNCTION weighted_score_support(internal) IS
+    'Planner support function of weighted_score: fuses ARRAY[scale_*(column, constants), ...] with constant weights into one weighted_score_fused call; called by PostgreSQL, not directly.';
+
+COMMENT ON FUNCTION evaluate_support(internal) IS
+    'Planner support function of evaluate(model, float8[]): plans evaluate(model, ARRAY[value, ...]) as one evaluate_fused call; called by PostgreSQL, not directly.';
 
 -- the catalogue
 COMMENT ON TABLE models IS

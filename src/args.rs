@@ -75,6 +75,36 @@ macro_rules! borrowed_argument {
 }
 pub(crate) use borrowed_argument;
 
+/// Declares `pg_finfo_<name>`, which tells PostgreSQL that the plain C
+/// function `<name>` (one that reads `fcinfo` itself) uses the V1 calling
+/// convention.
+macro_rules! v1_function_info {
+    ($info:ident) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub extern "C" fn $info() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
+            const V1_API: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1_API
+        }
+    };
+}
+pub(crate) use v1_function_info;
+
+/// A float8 result, or SQL NULL for `None`.
+///
+/// # Safety
+/// `fcinfo` is the live call information of the current call.
+pub unsafe fn float_result(fcinfo: pg_sys::FunctionCallInfo, value: Option<f64>) -> pg_sys::Datum {
+    match value {
+        Some(v) => pg_sys::Datum::from(v.to_bits()),
+        None => {
+            // SAFETY: per the contract.
+            unsafe { (*fcinfo).isnull = true };
+            pg_sys::Datum::from(0)
+        }
+    }
+}
+
 /// A `float8[]` argument, read in place. NULL elements are kept as a bitmap.
 pub struct FloatArray<'a> {
     /// The non-NULL elements, packed (PostgreSQL stores no space for NULLs).
@@ -174,6 +204,11 @@ pub unsafe fn detoasted(datum: pg_sys::Datum) -> *mut pg_sys::varlena {
 pub struct Word<'a>(&'a [u8]);
 
 impl<'a> Word<'a> {
+    /// The raw bytes (a cache key).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
     /// The text, or 22023 when it is not UTF-8 (then it names no policy).
     pub fn as_str(&self, function: &str, name: &str) -> &'a str {
         std::str::from_utf8(self.0)
@@ -197,6 +232,14 @@ impl<'a> Word<'a> {
 }
 
 borrowed_argument!(Word, &'static str);
+
+/// A `text` datum read as a [`Word`], for functions that read `fcinfo` themselves.
+///
+/// # Safety
+/// `datum` is a non-NULL `text` datum valid for `'a`.
+pub unsafe fn word_of<'a>(datum: pg_sys::Datum) -> Word<'a> {
+    unsafe { Word::from_datum_unchecked(datum) }
+}
 
 fn maxalign(n: usize) -> usize {
     let a = pg_sys::MAXIMUM_ALIGNOF as usize;

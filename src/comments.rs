@@ -109,6 +109,12 @@ COMMENT ON FUNCTION model_metrics(model) IS
 COMMENT ON FUNCTION with_weights(model, jsonb) IS
     'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
 
+COMMENT ON FUNCTION weighted_score_support(internal) IS
+    'Planner support function of weighted_score: fuses ARRAY[scale_*(column, constants), ...] with constant weights into one weighted_score_fused call; called by PostgreSQL, not directly.';
+
+COMMENT ON FUNCTION evaluate_support(internal) IS
+    'Planner support function of evaluate(model, float8[]): plans evaluate(model, ARRAY[value, ...]) as one evaluate_fused call; called by PostgreSQL, not directly.';
+
 -- the catalogue
 COMMENT ON TABLE models IS
     'Scoring models by name and version; model_for(name, at) returns the one in force at a moment.';

@@ -25,6 +25,14 @@ pub extern "C-unwind" fn _PG_init() {
         GucContext::Userset,
         GucFlags::UNIT_BYTE,
     );
+    GucRegistry::define_bool_guc(
+        c"customer_health.fuse_wide_scores",
+        c"Whether the planner computes weighted_score(ARRAY[scale_*(...)], ...) with constant parameters in one call.",
+        c"The fused call gives the same answers and errors; off plans the expression as written (for comparison).",
+        &fused::FUSE_WIDE_SCORES,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
 }
 
 fn check_for_interrupts() {
@@ -37,6 +45,7 @@ mod callsite;
 mod catalogue;
 mod comments;
 mod errors;
+mod fused;
 mod memory;
 mod model;
 mod normalise;

@@ -9,13 +9,14 @@
 
 use health_core::model::{ExtraKeys, Model as CoreModel};
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, StringInfo};
+use pgrx::{Internal, JsonB, PgList, StringInfo};
 
 use std::rc::Rc;
 
 use crate::args::{borrowed_argument, detoasted, FloatArray, Word};
 use crate::callsite::{self, CallSite};
 use crate::errors::OrRaise;
+use crate::fused;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 const TYPE: &str = "model";
@@ -58,13 +59,26 @@ impl<'a> ModelBytes<'a> {
     /// The parsed model (the first argument of every function that takes
     /// one), from this call site's cache.
     fn parsed(&self, fcinfo: pg_sys::FunctionCallInfo, function: &str) -> Rc<CoreModel> {
+        self.parsed_then(fcinfo, function, |_| ())
+    }
+
+    /// As [`parsed`](Self::parsed), running `check` once when a model is
+    /// first parsed at this call site.
+    fn parsed_then(
+        &self,
+        fcinfo: pg_sys::FunctionCallInfo,
+        function: &str,
+        check: impl FnOnce(&CoreModel),
+    ) -> Rc<CoreModel> {
         // SAFETY: fcinfo is this call's and the model is its argument 0.
         let key = unsafe { [callsite::varlena_part(fcinfo, 0, self.0)] };
         let site = unsafe { CallSite::of(fcinfo) };
         site.get_or_build(&key, || {
             // SAFETY: a non-NULL model datum; detoasted once per model and query.
             let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(detoasted(self.0)) };
-            (CoreModel::from_stored(bytes).or_raise(function), 64 + 4 * bytes.len())
+            let model = CoreModel::from_stored(bytes).or_raise(function);
+            check(&model);
+            (model, 64 + 4 * bytes.len())
         })
     }
 }
@@ -138,14 +152,73 @@ fn evaluate_jsonb_extra_keys(
     m.evaluate(&values_of(&m, &metrics, Some(&extra_keys), F)).or_raise(F)
 }
 
-/// The health score from raw values in the model's metric order (NULL = not measured).
-#[pg_extern(immutable, strict, parallel_safe, name = "evaluate")]
+/// The health score from raw values in the model's metric order (NULL = not
+/// measured). Its planner support function plans `evaluate(model, ARRAY[c1,
+/// ..., cn])` as `evaluate_fused(model, c1, ..., cn)`: no array is built.
+#[pg_extern(immutable, strict, parallel_safe, name = "evaluate", support = evaluate_support)]
 fn evaluate_array(model: ModelBytes, values: FloatArray, fcinfo: pg_sys::FunctionCallInfo) -> Option<f64> {
     const F: &str = "evaluate";
     let m = model.parsed(fcinfo, F);
     let values: Vec<Option<f64>> = values.iter().collect();
     m.evaluate(&values).or_raise(F)
 }
+
+/// The planner support function of `evaluate(model, float8[])`.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn evaluate_support(request: Internal) -> Internal {
+    fused::simplify_with(request, |call| {
+        // SAFETY: `call` is the planner's FuncExpr of evaluate(model, float8[]).
+        unsafe {
+            let args = PgList::<pg_sys::Node>::from_pg((*call).args);
+            let (model, values) = (args.get_ptr(0)?, args.get_ptr(1)?);
+            let elements = fused::float8_array_elements(values)?;
+            let mut fused_args = PgList::<pg_sys::Node>::new();
+            fused_args.push(model);
+            for element in elements.iter_ptr() {
+                fused_args.push(element);
+            }
+            fused::call_in_place_of(call, c"evaluate_fused", pg_sys::exprType(model), fused_args)
+        }
+    })
+}
+
+/// `evaluate_fused(model, VARIADIC "any")`: `evaluate(model, ARRAY[...])` as
+/// the planner writes it, reading each value straight from `fcinfo`.
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub unsafe extern "C-unwind" fn evaluate_fused_v1(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL calls this with a model (or NULL) and further
+    // arguments whose types are checked against double precision, once per
+    // model and call site, before they are read.
+    unsafe {
+        pg_sys::submodules::panic::pgrx_extern_c_guard(|| {
+            const F: &str = "evaluate";
+            let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
+            if args[0].isnull {
+                return crate::args::float_result(fcinfo, None);
+            }
+            let model = ModelBytes::from_datum_unchecked(args[0].value);
+            let m = model.parsed_then(fcinfo, F, |_| fused::check_columns(fcinfo, None, F));
+            let mut buffer = [None; 32];
+            let mut heap = Vec::new();
+            let values = fused::column_values(&args[1..], &mut buffer, &mut heap);
+            crate::args::float_result(fcinfo, m.evaluate(values).or_raise(F))
+        })
+    }
+}
+
+crate::args::v1_function_info!(pg_finfo_evaluate_fused_v1);
+
+extension_sql!(
+    r#"
+CREATE FUNCTION evaluate_fused(model model, VARIADIC "any") RETURNS double precision
+    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_fused_v1';
+COMMENT ON FUNCTION evaluate_fused(model, "any") IS
+    'What the planner writes for evaluate(model, ARRAY[value, ...]): the same answer without building the array.';
+"#,
+    name = "evaluate_fused",
+    requires = [Model]
+);
 
 /// Score, coverage, tier (worst-of applied), critical metrics and contributions.
 #[pg_extern(immutable, strict, parallel_safe)]

@@ -212,12 +212,7 @@ pub unsafe extern "C-unwind" fn percentile_rank_v1(fcinfo: pg_sys::FunctionCallI
     }
 }
 
-#[unsafe(no_mangle)]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_percentile_rank_v1() -> &'static pg_sys::Pg_finfo_record {
-    const V1_API: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1_API
-}
+crate::args::v1_function_info!(pg_finfo_percentile_rank_v1);
 
 extension_sql!(
     r#"

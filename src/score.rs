@@ -9,8 +9,9 @@ use crate::agg::aggregate;
 use crate::args::{FloatArray, Word};
 use crate::errors::{raise, OrRaise};
 
-/// Weighted health score of an array of sub-scores (NULL = missing).
-#[pg_extern(immutable, strict, parallel_safe)]
+/// Weighted health score of an array of sub-scores (NULL = missing). Its
+/// planner support function fuses `ARRAY[scale_*(...)]` forms (fused.rs).
+#[pg_extern(immutable, strict, parallel_safe, support = weighted_score_support)]
 fn weighted_score(
     scores: FloatArray,
     weights: FloatArray,

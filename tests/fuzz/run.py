@@ -165,6 +165,9 @@ class Args:
 
     def of(self, sql_type):
         """An expression of `sql_type` (always cast, so overloads and VALUES lists resolve)."""
+        if sql_type == '"any"':
+            # a VARIADIC "any" argument (the fused calls): a value of some type
+            return self.of(self.rng.choice(["double precision", "double precision", "integer", "text", "jsonb"]))
         make = {
             "double precision": self.number,
             "double precision[]": self.number_array,
@@ -205,7 +208,20 @@ ORDER BY 1, 4
 """
 
 
+# Valid specs of the fused wide form (the planner writes them; fuzzed with
+# any number of values of any type).
+FUSED_SPECS = [
+    "'linear 0.0 20.0 higher clamp; target 10.0 lower; weights 1.0,2.0; missing zero; min_coverage 0.0'::text",
+    "'log 0.0 400.0 higher null; bands 3.0,6.0 0.0,50.0,100.0; value; weights 1.0,1.0,1e-300; missing null; min_coverage 0.5'::text",
+    "'piecewise 0.0,10.0 0.0,100.0; zscore 50.0 10.0 lower; weights 3.0,0.0; missing renormalize; min_coverage 1.0'::text",
+]
+
+
 def call(rng, gen, name, kind, types):
+    if name in ("weighted_score_fused", "evaluate_fused"):
+        first = rng.choice(FUSED_SPECS) if name == "weighted_score_fused" and rng.random() < 0.7 else gen.of(types[0])
+        values = [gen.of('"any"') for _ in range(rng.randint(0, 4))]
+        return f"SELECT health.{name}({', '.join([first] + values)})"
     if kind == "a":
         rows = rng.randint(0, 20)
         cols = [f"c{i}" for i in range(len(types))]

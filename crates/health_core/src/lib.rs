@@ -7,6 +7,8 @@
 //! - [`aggregate`]: the contract of every aggregate's state (start, add a
 //!   row, merge, to and from bytes), implemented for each state.
 //! - [`format`]: format versions of the stored types (what a later release reads).
+//! - [`fused`]: `weighted_score` over `scale_*` calls with constant arguments,
+//!   computed in one call (the planner's rewrite of the wide form).
 //! - [`model`]: scoring models as JSON data: parse, validate, evaluate, explain.
 //! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
 //! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
@@ -27,6 +29,7 @@
 pub mod aggregate;
 pub mod error;
 pub mod format;
+pub mod fused;
 pub mod model;
 pub mod normalise;
 pub mod profile;

@@ -30,6 +30,16 @@ impl Missing {
         }
     }
 
+    /// The policy's name, as `parse` reads it (the American spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::Renormalize => "renormalize",
+            Missing::Zero => "zero",
+            Missing::Neutral => "neutral",
+            Missing::Null => "null",
+        }
+    }
+
     /// The score a missing metric counts as, or `None` when it is left out.
     pub fn imputed(self) -> Option<f64> {
         match self {

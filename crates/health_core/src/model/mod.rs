@@ -101,15 +101,6 @@ pub struct Model {
     pub critical_tier: Option<String>,
 }
 
-fn missing_name(m: Missing) -> &'static str {
-    match m {
-        Missing::Renormalize => "renormalize",
-        Missing::Zero => "zero",
-        Missing::Neutral => "neutral",
-        Missing::Null => "null",
-    }
-}
-
 fn method_name(m: Method) -> &'static str {
     match m {
         Method::Percentile => "percentile",
@@ -183,7 +174,7 @@ impl Model {
         if let Some(v) = &self.version {
             fields.push(("version", v.clone()));
         }
-        fields.push(("missing", json!(missing_name(self.missing))));
+        fields.push(("missing", json!(Missing::name(self.missing))));
         fields.push(("min_coverage", number_value(self.min_coverage)));
         fields.push(("metrics", Value::Array(metrics)));
         fields.push(("tiers", tiers));
