@@ -7,7 +7,7 @@ The ordering of items is not stable, it is driven by a dependency graph.
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/fused.rs:336
+-- src/fused.rs:349
 
 CREATE FUNCTION weighted_score_fused(spec text, VARIADIC "any") RETURNS double precision
     IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weighted_score_fused_v1';
@@ -528,40 +528,6 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:289
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:224
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:103
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:231
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
@@ -575,29 +541,28 @@ AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:52
+-- src/model.rs:134
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:39
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
 	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass, /* TableOid */
-	"profiles" regclass /* TableOid */
+	"models" regclass /* TableOid */
 ) RETURNS Model /* Option < Model > */
 STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -615,19 +580,6 @@ AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:143
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
@@ -641,15 +593,63 @@ AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:134
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:289
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:103
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:52
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:224
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
 	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -772,24 +772,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
--- requires:
---   nps_trans
---   nps_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:59
 -- requires:
 --   nps_trans
@@ -805,6 +787,24 @@ CREATE AGGREGATE nps_breakdown(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:42
+-- requires:
+--   nps_trans
+--   nps_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1061,17 +1061,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:280
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:135
 -- customer_health::profile::profile_final
 CREATE  FUNCTION "profile_final"(
@@ -1091,6 +1080,17 @@ CREATE  FUNCTION "profile_mean"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:280
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1750,17 +1750,6 @@ AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:170
 -- customer_health::scorecard::contributions
 CREATE  FUNCTION "contributions"(
@@ -1770,6 +1759,17 @@ CREATE  FUNCTION "contributions"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2067,14 +2067,25 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
 	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
+) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
+AS 'MODULE_PATHNAME', 'n_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:278
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2090,36 +2101,25 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:278
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:288
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
+-- src/signals.rs:265
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
 	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
+AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2146,14 +2146,14 @@ AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
+-- src/signals.rs:288
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2213,6 +2213,24 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2230,24 +2248,6 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */

@@ -179,9 +179,22 @@ unsafe fn step_of(element: *mut pg_sys::Node, namespace: pg_sys::Oid) -> Option<
             return Some((Step::Value, element));
         }
         let name = CStr::from_ptr(name).to_str().ok()?;
+        const SCALES: [&str; 6] = [
+            "scale_linear",
+            "scale_log",
+            "scale_target",
+            "scale_zscore",
+            "scale_bands",
+            "scale_piecewise",
+        ];
+        if !SCALES.contains(&name) {
+            // another function of the extension (percentile_rank, ...): a value
+            return Some((Step::Value, element));
+        }
         let args = PgList::<pg_sys::Node>::from_pg((*f).args);
         let column = args.get_ptr(0)?;
-        // The parameters: every argument after the column, constant and not NULL.
+        // The parameters: every argument after the column, constant and not
+        // NULL (otherwise the expression is left as written).
         let params: Vec<pg_sys::Datum> = (1..args.len())
             .map(|i| constant(args.get_ptr(i)?))
             .collect::<Option<_>>()?;

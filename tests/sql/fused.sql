@@ -27,6 +27,8 @@ INSERT INTO fused_forms VALUES
  ('out of range as NULL, lower is better, zero',
   $$health.weighted_score(ARRAY[health.scale_linear(a, -10, 10, false, 'null'), health.scale_log(b, 1, 100, true, 'null'),
       health.scale_target(b, 200, false)], '{0.1,0.2,0.3}', 'zero')$$),
+ ('another function of the extension as a value',
+  $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 40), health.percentile_rank(b, (SELECT health.profile(b) FROM fused_rows))], '{1,1}')$$),
  ('plain values and a constant NULL, neutral',
   $$health.weighted_score(ARRAY[d * 8, health.scale_linear(a, 0, 40), NULL, abs(c)], '{1,1,1,1}', 'neutral')$$),
  ('a plain value out of 0..100: the same error',
@@ -71,13 +73,15 @@ SELECT f.name, fused.plan_fused AS fused, written.plan_fused AS written_fused,
 FROM fused_forms f, LATERAL fused_run(f.score, true) fused, LATERAL fused_run(f.score, false) written
 ORDER BY f.name;
 
--- Not fused: constants a scale or weighted_score would refuse, weights that
--- are not constant; each still answers (or fails) as written.
+-- Not fused: constants a scale or weighted_score would refuse, weights or a
+-- scale parameter that are not constant; each still answers (or fails) as
+-- written.
 SELECT f.name, fused.plan_fused AS fused, fused.answers = written.answers AS same_answers,
        CASE WHEN fused.answers !~ '^[0-9a-f]{32}$' THEN fused.answers END AS error
 FROM (VALUES
   ('lo equal to hi', $$health.weighted_score(ARRAY[health.scale_linear(a, 5, 5)], '{1}')$$),
   ('weights from a subquery', $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 20)], (SELECT '{1}'::float8[]))$$),
+  ('a scale bound from a column', $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 20 + d)], '{1}')$$),
   ('weights of another length', $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 20), a], '{1}')$$),
   ('an unknown policy', $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 20)], '{1}', 'drop')$$)
 ) f(name, score), LATERAL fused_run(f.score, true) fused, LATERAL fused_run(f.score, false) written
