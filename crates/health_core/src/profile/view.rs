@@ -22,6 +22,9 @@ pub(super) struct Layout {
     shifts: Option<(u32, u32)>,
     /// Bytes per count: 4 or 8.
     pub(super) width: usize,
+    /// Bytes of each count at a bucket's min and max (1, 2, 4 or 8; format 2
+    /// sketches only): the smallest that holds the largest of them.
+    at_width: usize,
     max_at: usize,
     min_at: usize,
     cumulative_at: usize,
@@ -37,17 +40,24 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    pub(super) fn v2(n: usize, exact: bool, count: u64) -> Layout {
+    /// The layout of `n` buckets holding `count` values, whose counts at a
+    /// min or max are at most `largest_at` (ignored when exact).
+    pub(super) fn v2(n: usize, exact: bool, count: u64, largest_at: u64) -> Layout {
         let width = if count <= u64::from(u32::MAX) { 4 } else { 8 };
-        Self::v2_with(n, if exact { (0, 0) } else { (1, 1) }, width)
+        let at_width = [1, 2, 4, 8]
+            .into_iter()
+            .find(|&w| w == 8 || largest_at < 1u64 << (8 * w))
+            .unwrap_or(8);
+        Self::v2_with(n, if exact { (0, 0) } else { (1, 1) }, width, at_width)
     }
 
-    fn v2_with(n: usize, shifts: (u32, u32), width: usize) -> Layout {
+    fn v2_with(n: usize, shifts: (u32, u32), width: usize, at_width: usize) -> Layout {
         let max_at = HEADER;
         if shifts.1 == 0 {
             return Layout {
                 shifts: Some(shifts),
                 width,
+                at_width: 0,
                 max_at,
                 min_at: max_at,
                 cumulative_at: max_at + 8 * n,
@@ -62,14 +72,15 @@ impl Layout {
         Layout {
             shifts: Some(shifts),
             width,
+            at_width,
             max_at,
             min_at: max_at + 8 * n,
             cumulative_at,
             at_min_at: Some(cumulative_at + width * n),
-            at_max_at: Some(cumulative_at + 2 * width * n),
-            shift_at: Some(cumulative_at + 3 * width * n),
+            at_max_at: Some(cumulative_at + (width + at_width) * n),
+            shift_at: Some(cumulative_at + (width + 2 * at_width) * n),
             exact: false,
-            size: HEADER + n * (17 + 3 * width),
+            size: HEADER + n * (17 + width + 2 * at_width),
         }
     }
 
@@ -78,6 +89,7 @@ impl Layout {
         Layout {
             shifts: None,
             width: 8,
+            at_width: 0,
             max_at: h + 20 * n,
             min_at: h + 12 * n,
             cumulative_at: h + 4 * n,
@@ -129,10 +141,11 @@ pub(super) struct StoredBucket {
 /// header, shifts and ascending buckets; exact when `block` is 0.
 pub(super) fn encode(header: &Header, (global, block): (u32, u32), buckets: &[StoredBucket]) -> Vec<u8> {
     let exact = block == 0;
-    let layout = Layout::v2(buckets.len(), exact, header.count);
+    let largest_at = buckets.iter().map(|b| b.at_min.max(b.at_max)).max().unwrap_or(0);
+    let layout = Layout::v2(buckets.len(), exact, header.count, largest_at);
     let mut out = Vec::with_capacity(layout.size());
     header.write(VERSION, buckets.len(), &mut out);
-    for field in [global, block, layout.width as u32, 0] {
+    for field in [global, block, layout.width as u32, layout.at_width as u32] {
         out.extend_from_slice(&field.to_le_bytes());
     }
     // A count too large for four bytes is written as their largest value,
@@ -158,11 +171,12 @@ pub(super) fn encode(header: &Header, (global, block): (u32, u32), buckets: &[St
         put(&mut out, cumulative);
     }
     if !exact {
+        let put_at = |out: &mut Vec<u8>, c: u64| out.extend_from_slice(&c.to_le_bytes()[..layout.at_width]);
         for b in buckets {
-            put(&mut out, b.at_min);
+            put_at(&mut out, b.at_min);
         }
         for b in buckets {
-            put(&mut out, b.at_max);
+            put_at(&mut out, b.at_max);
         }
         out.extend(buckets.iter().map(|b| b.shift));
     }
@@ -301,12 +315,18 @@ impl<'a> ProfileView<'a> {
             VERSION if bytes.len() >= HEADER => {
                 let (global, block) = (u32_at(bytes, 72), u32_at(bytes, 76));
                 let width = u32_at(bytes, 80) as usize;
-                if global > 63 || block > 63 || !(width == 4 || width == 8) || u32_at(bytes, 84) != 0 {
+                let at_width = u32_at(bytes, 84) as usize;
+                let at_width_fits = if block == 0 {
+                    at_width == 0
+                } else {
+                    matches!(at_width, 1 | 2 | 4 | 8)
+                };
+                if global > 63 || block > 63 || !(width == 4 || width == 8) || !at_width_fits {
                     return Err(corrupt(format!(
-                        "shifts {global} and {block} with count width {width} are not a layout"
+                        "shifts {global} and {block} with count widths {width} and {at_width} are not a layout"
                     )));
                 }
-                Layout::v2_with(n, (global, block), width)
+                Layout::v2_with(n, (global, block), width, at_width)
             }
             v1::VERSION => Layout::v1(n),
             VERSION => {
@@ -441,17 +461,29 @@ impl<'a> ProfileView<'a> {
         debug_assert!(j < self.n);
         f64::from_le_bytes(self.raw(self.layout.max_at + 8 * j))
     }
+    /// A count of the at-min or at-max column, `at_width` bytes each.
+    #[inline]
+    fn count_at(&self, column: usize, j: usize) -> u64 {
+        debug_assert!(j < self.n);
+        let at = column + self.layout.at_width * j;
+        match self.layout.at_width {
+            1 => u64::from(u8::from_le_bytes(self.raw(at))),
+            2 => u64::from(u16::from_le_bytes(self.raw(at))),
+            4 => u64::from(u32::from_le_bytes(self.raw(at))),
+            _ => u64::from_le_bytes(self.raw(at)),
+        }
+    }
     /// How many values of bucket `j` equal its smallest value.
     pub(super) fn count_at_min(&self, j: usize) -> u64 {
         match self.layout.at_min_at {
-            Some(column) => self.count_in(column, j),
+            Some(column) => self.count_at(column, j),
             None => self.implied_count_at_extreme(j),
         }
     }
     /// How many values of bucket `j` equal its largest value.
     pub(super) fn count_at_max(&self, j: usize) -> u64 {
         match self.layout.at_max_at {
-            Some(column) => self.count_in(column, j),
+            Some(column) => self.count_at(column, j),
             None => self.implied_count_at_extreme(j),
         }
     }
