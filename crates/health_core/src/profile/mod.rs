@@ -41,7 +41,7 @@
 //! 40 f64 min             48  f64 max
 //! 56 f64 log_mean        64  f64 log_m2 (of ln(1+x), over values >= 0)
 //! 72 u32 global_shift    76  u32 block_shift (0: exact)
-//! 80 u32 count width w (1 to 8: the fewest bytes that hold count)
+//! 80 u32 count width w (4 when count < 2^32, else 8)
 //! 84 u32 at width a (a sketch: 1, 2, 4 or 8, the fewest bytes that hold
 //!        every count at a bucket's min or max; exact: 0)
 //! 88 exact:  f64 value[n] | uw cumulative_count[n]

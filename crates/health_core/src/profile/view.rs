@@ -22,8 +22,6 @@ pub(super) struct Layout {
     shifts: Option<(u32, u32)>,
     /// Bytes per count: 4 or 8.
     pub(super) width: usize,
-    /// The low `8 * width` bits: a count read as eight bytes, masked.
-    count_mask: u64,
     /// Bytes of each count at a bucket's min and max (1, 2, 4 or 8; format 2
     /// sketches only): the smallest that holds the largest of them.
     at_width: usize,
@@ -41,20 +39,11 @@ pub(super) struct Layout {
     size: usize,
 }
 
-/// The low `8 * width` bits.
-fn mask_of(width: usize) -> u64 {
-    if width >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * width)) - 1
-    }
-}
-
 impl Layout {
     /// The layout of `n` buckets holding `count` values, whose counts at a
     /// min or max are at most `largest_at` (ignored when exact).
     pub(super) fn v2(n: usize, exact: bool, count: u64, largest_at: u64) -> Layout {
-        let width = (1..=8).find(|&w| w == 8 || count < 1u64 << (8 * w)).unwrap_or(8);
+        let width = if count <= u64::from(u32::MAX) { 4 } else { 8 };
         let at_width = [1, 2, 4, 8]
             .into_iter()
             .find(|&w| w == 8 || largest_at < 1u64 << (8 * w))
@@ -68,7 +57,6 @@ impl Layout {
             return Layout {
                 shifts: Some(shifts),
                 width,
-                count_mask: mask_of(width),
                 at_width: 0,
                 max_at,
                 min_at: max_at,
@@ -84,7 +72,6 @@ impl Layout {
         Layout {
             shifts: Some(shifts),
             width,
-            count_mask: mask_of(width),
             at_width,
             max_at,
             min_at: max_at + 8 * n,
@@ -102,7 +89,6 @@ impl Layout {
         Layout {
             shifts: None,
             width: 8,
-            count_mask: u64::MAX,
             at_width: 0,
             max_at: h + 20 * n,
             min_at: h + 12 * n,
@@ -162,9 +148,15 @@ pub(super) fn encode(header: &Header, (global, block): (u32, u32), buckets: &[St
     for field in [global, block, layout.width as u32, layout.at_width as u32] {
         out.extend_from_slice(&field.to_le_bytes());
     }
-    // Counts take the fewest bytes that hold the total (a cumulative count
-    // never exceeds it).
-    let put = |out: &mut Vec<u8>, c: u64| out.extend_from_slice(&c.min(header.count).to_le_bytes()[..layout.width]);
+    // A count too large for four bytes is written as their largest value,
+    // never wrapped, so validation sees the counts disagree.
+    let put = |out: &mut Vec<u8>, c: u64| {
+        if layout.width == 4 {
+            out.extend_from_slice(&(c.min(u64::from(u32::MAX)) as u32).to_le_bytes())
+        } else {
+            out.extend_from_slice(&c.to_le_bytes())
+        }
+    };
     for b in buckets {
         out.extend_from_slice(&b.max.to_le_bytes());
     }
@@ -329,7 +321,7 @@ impl<'a> ProfileView<'a> {
                 } else {
                     matches!(at_width, 1 | 2 | 4 | 8)
                 };
-                if global > 63 || block > 63 || !(1..=8).contains(&width) || !at_width_fits {
+                if global > 63 || block > 63 || !(width == 4 || width == 8) || !at_width_fits {
                     return Err(corrupt(format!(
                         "shifts {global} and {block} with count widths {width} and {at_width} are not a layout"
                     )));
@@ -436,22 +428,13 @@ impl<'a> ProfileView<'a> {
             None => [0; N],
         }
     }
-    /// A count `width` bytes wide: eight bytes read and masked, or, for the
-    /// last few counts of the profile, read byte by byte.
     #[inline]
     fn count_in(&self, column: usize, j: usize) -> u64 {
         debug_assert!(j < self.n);
-        let at = column + self.layout.width * j;
-        match self.bytes.get(at..at + 8) {
-            Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) & self.layout.count_mask,
-            None => {
-                let end = (at + self.layout.width).min(self.bytes.len());
-                let mut b = [0; 8];
-                if let Some(tail) = self.bytes.get(at..end) {
-                    b[..tail.len()].copy_from_slice(tail);
-                }
-                u64::from_le_bytes(b)
-            }
+        if self.layout.width == 4 {
+            u64::from(u32::from_le_bytes(self.raw(column + 4 * j)))
+        } else {
+            u64::from_le_bytes(self.raw(column + 8 * j))
         }
     }
     #[inline]
@@ -547,11 +530,8 @@ impl<'a> ProfileView<'a> {
             if block == 0 && global != 0 || block != 0 && block < MIN_BLOCK_SHIFT {
                 return Err(corrupt(format!("global_shift {global} with block_shift {block}")));
             }
-            if count > self.layout.count_mask {
-                return Err(corrupt(format!(
-                    "a count of {count} does not fit in {}-byte counts",
-                    self.layout.width
-                )));
+            if self.layout.width == 4 && count > u64::from(u32::MAX) {
+                return Err(corrupt("a count above 2^32 needs eight-byte counts"));
             }
         }
         let mut previous_max = f64::NEG_INFINITY;
