@@ -528,16 +528,63 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:231
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:103
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:289
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:143
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
 	"metrics" jsonb, /* JsonB */
 	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -553,16 +600,17 @@ AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:39
+-- src/catalogue.rs:51
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
 	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
 ) RETURNS Model /* Option < Model > */
 STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -580,67 +628,6 @@ AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:143
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:289
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:103
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:52
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass, /* TableOid */
-	"profiles" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:224
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
@@ -650,6 +637,19 @@ CREATE  FUNCTION "explain"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:231
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -772,24 +772,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:59
--- requires:
---   nps_trans
---   nps_breakdown_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:42
 -- requires:
 --   nps_trans
@@ -805,6 +787,24 @@ CREATE AGGREGATE nps(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:59
+-- requires:
+--   nps_trans
+--   nps_breakdown_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1072,17 +1072,6 @@ AS 'MODULE_PATHNAME', 'profile_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:286
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:280
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -1091,6 +1080,17 @@ CREATE  FUNCTION "profile_count"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_count_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:286
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1144,7 +1144,7 @@ COMMENT ON TYPE profile IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:104
+-- src/catalogue.rs:94
 -- requires:
 --   Model
 --   model_for
@@ -1277,7 +1277,7 @@ $$;
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:234
+-- src/catalogue.rs:224
 -- requires:
 --   model_catalogue
 
@@ -1739,14 +1739,14 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1762,14 +1762,14 @@ AS 'MODULE_PATHNAME', 'contributions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/scorecard.rs:91
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2067,14 +2067,26 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
+-- src/signals.rs:271
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
+	"t" Trend, /* Trend */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
+AS 'MODULE_PATHNAME', 'direction_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:288
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2089,15 +2101,14 @@ AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
-	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
+-- src/signals.rs:294
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
+AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2123,15 +2134,15 @@ AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:271
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
 	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
+	"per" interval DEFAULT '30 days' /* Interval */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
+AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2143,17 +2154,6 @@ CREATE  FUNCTION "trend_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:288
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2213,24 +2213,6 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2248,6 +2230,24 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */

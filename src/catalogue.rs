@@ -16,12 +16,12 @@ use crate::args::TableOid;
 use crate::callsite::{CallSite, Part};
 use crate::model::Model;
 
-/// The catalogue queries, schema-qualified so that no object a user
-/// creates can take their place (CVE-2018-1058). `model_in_force` checks the
-/// table's columns, reads the version in force and resolves its profiles.
-const MODEL_IN_FORCE: &str = "SELECT health.model_in_force($1, $2, 'health.models', 'health.profiles')";
-const MODEL_IN_FORCE_IN: &str = "SELECT health.model_in_force($1, $2, $3::pg_catalog.regclass, \
-     COALESCE($4::pg_catalog.regclass, 'health.profiles'))";
+/// The catalogue query, schema-qualified so that no object a user creates
+/// can take its place (CVE-2018-1058). `model_in_force` checks the tables'
+/// columns, reads the version in force and resolves its profiles; a NULL
+/// table is the extension's own.
+const MODEL_IN_FORCE: &str = "SELECT health.model_in_force($1, $2, \
+     COALESCE($3::pg_catalog.regclass, 'health.models'), COALESCE($4::pg_catalog.regclass, 'health.profiles'))";
 
 /// The version of model `name` in force at `at` (default: now), with every
 /// `profile_name` replaced by the profile of that name in force at `at`.
@@ -31,7 +31,7 @@ fn model_for(
     at: default!(TimestampWithTimeZone, "now()"),
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Model> {
-    in_force(fcinfo, name, at, None)
+    in_force(fcinfo, name, at, [None, None])
 }
 
 /// As `model_for(name, at)`, from a catalogue table the caller names (the
@@ -43,8 +43,7 @@ fn model_for_in(
     models: TableOid,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Model> {
-    let profiles = pg_sys::Oid::from(0);
-    in_force(fcinfo, name, at, Some((models.0, profiles)))
+    in_force(fcinfo, name, at, [Some(models.0), None])
 }
 
 /// As `model_for(name, at, models)`, with profiles from a table the caller
@@ -57,42 +56,33 @@ fn model_for_in_with_profiles(
     profiles: TableOid,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<Model> {
-    in_force(fcinfo, name, at, Some((models.0, profiles.0)))
+    in_force(fcinfo, name, at, [Some(models.0), Some(profiles.0)])
 }
 
 /// The model in force, kept per call site for each (name, moment, tables):
-/// `tables` is None for the extension's own catalogue; a profiles table of
-/// OID 0 means `health.profiles`.
+/// `[models, profiles]`, None for the extension's own table.
 fn in_force(
     fcinfo: pg_sys::FunctionCallInfo,
     name: &str,
     at: TimestampWithTimeZone,
-    tables: Option<(pg_sys::Oid, pg_sys::Oid)>,
+    tables: [Option<pg_sys::Oid>; 2],
 ) -> Option<Model> {
     let micros = at.into_inner().to_le_bytes();
-    let (models, profiles) = tables.unwrap_or_default();
-    let oids = [models.to_u32().to_le_bytes(), profiles.to_u32().to_le_bytes()].concat();
+    // (OID 0 names no table: the key of an extension's own table.)
+    let oids = tables.map(|t| t.map_or(0, |oid| oid.to_u32()).to_le_bytes()).concat();
     let key = [Part::Bytes(name.as_bytes()), Part::Bytes(&micros), Part::Bytes(&oids)];
     // SAFETY: fcinfo is this call's.
     let site = unsafe { CallSite::of(fcinfo) };
     let model = site.get_or_build(&key, || {
+        let [models, profiles] = tables.map(|t| match t {
+            Some(oid) => DatumWithOid::from(oid),
+            None => DatumWithOid::null_oid(pg_sys::OIDOID),
+        });
         let model = Spi::connect(|client| {
-            let rows = match tables {
-                None => client.select(MODEL_IN_FORCE, Some(1), &[name.into(), at.into()])?,
-                Some((models, profiles)) => {
-                    let profiles: DatumWithOid = if profiles == pg_sys::Oid::from(0) {
-                        DatumWithOid::null_oid(pg_sys::OIDOID)
-                    } else {
-                        profiles.into()
-                    };
-                    client.select(
-                        MODEL_IN_FORCE_IN,
-                        Some(1),
-                        &[name.into(), at.into(), models.into(), profiles],
-                    )?
-                }
-            };
-            rows.first().get_one::<Model>()
+            client
+                .select(MODEL_IN_FORCE, Some(1), &[name.into(), at.into(), models, profiles])?
+                .first()
+                .get_one::<Model>()
         })
         .unwrap_or_else(|e| error!("model_for: reading the model catalogue failed: {e}"));
         let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);

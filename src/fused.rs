@@ -331,7 +331,7 @@ pub(crate) fn column_values<'b>(
     columns: &[pg_sys::NullableDatum],
     buffer: &'b mut [Option<f64>; 32],
     heap: &'b mut Vec<Option<f64>>,
-) -> &'b [Option<f64>] {
+) -> &'b mut [Option<f64>] {
     let values: &mut [Option<f64>] = if columns.len() <= buffer.len() {
         &mut buffer[..columns.len()]
     } else {

@@ -127,30 +127,18 @@ impl WideScore {
             .is_ok()
     }
 
-    /// The score of one row from its column values (None = NULL); an error
-    /// names the SQL function that raises it unfused.
+    /// The score of one row from its column values (None = NULL), which
+    /// are replaced by their sub-scores in place (no second buffer on the
+    /// per-row path); an error names the SQL function that raises it unfused.
     #[inline]
-    pub fn score(&self, values: &[Option<f64>]) -> std::result::Result<Option<f64>, (&'static str, HealthError)> {
-        let mut subscores = [None; 32];
-        let mut heap = Vec::new();
-        let subscores: &mut [Option<f64>] = if values.len() <= subscores.len() {
-            &mut subscores[..values.len()]
-        } else {
-            heap.resize(values.len(), None);
-            &mut heap
-        };
-        for ((out, value), step) in subscores.iter_mut().zip(values).zip(&self.steps) {
-            if let Some(v) = value {
-                *out = step.apply(*v).map_err(|e| (step.function(), e))?;
+    pub fn score(&self, values: &mut [Option<f64>]) -> std::result::Result<Option<f64>, (&'static str, HealthError)> {
+        for (value, step) in values.iter_mut().zip(&self.steps) {
+            if let Some(v) = *value {
+                *value = step.apply(v).map_err(|e| (step.function(), e))?;
             }
         }
-        score::weighted_score(
-            subscores.iter().copied(),
-            &self.weights,
-            self.missing,
-            self.min_coverage,
-        )
-        .map_err(|e| ("weighted_score", e))
+        score::weighted_score(values.iter().copied(), &self.weights, self.missing, self.min_coverage)
+            .map_err(|e| ("weighted_score", e))
     }
 
     /// The readable form the planner writes into the fused call (EXPLAIN
@@ -366,7 +354,7 @@ mod tests {
                 .zip(&w.steps)
                 .map(|(v, s)| match v { Some(v) => s.apply(*v), None => Ok(None) })
                 .collect();
-            let fused = w.score(&values);
+            let fused = w.score(&mut values.clone());
             match unfused {
                 Ok(subscores) => {
                     let expected = score::weighted_score(subscores.into_iter(), &w.weights, w.missing, w.min_coverage);

@@ -2,7 +2,6 @@
 
 use serde_json::Value;
 
-use super::evaluate::closest;
 use super::parse::kind;
 use super::*;
 use crate::error::num;
@@ -20,21 +19,13 @@ impl Model {
                 kind(weights)
             )));
         };
-        let unknown: Vec<String> = map
-            .keys()
-            .filter(|k| !self.metrics.iter().any(|m| &m.name == *k))
-            .map(|k| match closest(k, self.metrics.iter().map(|m| m.name.as_str())) {
-                Some(meant) => format!("\"{k}\" (did you mean \"{meant}\"?)"),
-                None => format!("\"{k}\""),
-            })
-            .collect();
+        let unknown = self.unknown_names(map);
         if !unknown.is_empty() {
-            let names: Vec<&str> = self.metrics.iter().map(|m| m.name.as_str()).collect();
             return Err(HealthError::invalid(format!(
                 "weights names {} the model does not have: {}; the model's metrics are {}",
                 if unknown.len() == 1 { "a metric" } else { "metrics" },
                 unknown.join(", "),
-                names.join(", ")
+                self.metric_names()
             )));
         }
         let mut changed = self.clone();

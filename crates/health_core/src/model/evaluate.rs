@@ -142,23 +142,36 @@ impl Model {
     /// The error for keys of `metrics` the model does not know, each with
     /// the model's metric it most likely meant.
     fn unknown_keys(&self, map: &serde_json::Map<String, Value>) -> HealthError {
-        let unknown: Vec<String> = map
-            .keys()
-            .filter(|k| !self.metrics.iter().any(|m| &m.name == *k))
-            .map(|k| match closest(k, self.metrics.iter().map(|m| m.name.as_str())) {
-                Some(meant) => format!("\"{k}\" (did you mean \"{meant}\"?)"),
-                None => format!("\"{k}\""),
-            })
-            .collect();
-        let names: Vec<&str> = self.metrics.iter().map(|m| m.name.as_str()).collect();
+        let unknown = self.unknown_names(map);
         HealthError::invalid(format!(
             "metrics has {} the model does not know: {}; the model's metrics are {}. \
              A misspelt key would count as a missing metric; pass extra_keys => 'ignore' \
              when the object also holds values the model does not use",
             if unknown.len() == 1 { "a key" } else { "keys" },
             unknown.join(", "),
-            names.join(", ")
+            self.metric_names()
         ))
+    }
+
+    /// The keys of `map` that name no metric of the model, quoted, each with
+    /// the metric it most likely meant.
+    pub(super) fn unknown_names(&self, map: &serde_json::Map<String, Value>) -> Vec<String> {
+        map.keys()
+            .filter(|k| !self.metrics.iter().any(|m| &m.name == *k))
+            .map(|k| match closest(k, self.metrics.iter().map(|m| m.name.as_str())) {
+                Some(meant) => format!("\"{k}\" (did you mean \"{meant}\"?)"),
+                None => format!("\"{k}\""),
+            })
+            .collect()
+    }
+
+    /// The model's metric names, comma-separated, for messages.
+    pub(super) fn metric_names(&self) -> String {
+        self.metrics
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Score, coverage, tier (worst-of applied), the metrics below their
@@ -221,7 +234,7 @@ impl ExtraKeys {
 
 /// The candidate nearest to `key` by edit distance (case-insensitive), if
 /// it is near enough to be a likely typo.
-pub(super) fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let key = key.to_lowercase();
     candidates
         .map(|c| (edit_distance(&key, &c.to_lowercase()), c))
