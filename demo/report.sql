@@ -96,3 +96,19 @@ FROM demo.scored_accounts h JOIN demo.renewals r USING (account_id)
 WHERE h.score IS NOT NULL
 GROUP BY h.tier
 ORDER BY churn_rate DESC;
+
+\echo '== Let the data choose the model: fit_model learns on four folds of accounts, both models are checked on the fifth =='
+WITH data AS (
+  SELECT w.account_id, to_jsonb(w) - 'account_id' AS metrics, r.churned, h.score AS hand_score
+  FROM demo.account_metrics_wide w JOIN demo.renewals r USING (account_id) JOIN demo.scored_accounts h USING (account_id)),
+learned AS (
+  SELECT health.fit_model(account_id::text, metrics, churned, '{"name": "learned"}') AS model
+  FROM data WHERE health.fold(account_id::text, 5) <> 5),
+held_out AS (
+  SELECT d.churned, d.hand_score, health.evaluate(l.model, d.metrics, extra_keys => 'ignore') AS learned_score
+  FROM data d, learned l WHERE health.fold(d.account_id::text, 5) = 5 AND d.hand_score IS NOT NULL)
+SELECT model, count(*) AS held_out_accounts, round(health.auc(score, churned)::numeric, 3) AS auc,
+       round(health.lift(score, churned, 0.1)::numeric, 2) AS lift_bottom_10pct
+FROM held_out,
+     LATERAL (VALUES ('hand-written (demo.metric_config)', hand_score), ('learned by fit_model', learned_score)) AS s(model, score)
+GROUP BY model ORDER BY model;

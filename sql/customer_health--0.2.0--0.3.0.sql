@@ -192,6 +192,53 @@ COMMENT ON FUNCTION model_in_force(text, timestamptz, regclass, regclass) IS
 COMMENT ON FUNCTION catalogue_lacks(regclass, text, regtype) IS
     'The columns a table lacks to serve as a model or profiles catalogue, or NULL.';
 
+-- Learn the whole scoring model: scale_zscore_linear (a z-score kept on its
+-- own scale; the model's zscore_linear, log_zscore and log_zscore_linear
+-- methods are read by the library), fit_model(account, metrics, churned
+-- [, options]) and fold(account, folds), and model::jsonb. fit_weights'
+-- answer gains "directions".
+CREATE FUNCTION "scale_zscore_linear"("value" double precision, "mean" double precision, "stddev" double precision,
+    "clip" double precision DEFAULT 3, "higher_is_better" bool DEFAULT true) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'scale_zscore_linear_wrapper';
+COMMENT ON FUNCTION scale_zscore_linear(double precision, double precision, double precision, double precision, boolean) IS
+    'Sub-score 50 + 50 * clamp(z / clip, -1, 1), z = (value - mean) / stddev: a z-score kept on its own scale, reaching 0 and 100 at |z| = clip.';
+CREATE FUNCTION "model_to_jsonb"("model" model) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'model_to_jsonb_wrapper';
+CREATE CAST (model AS jsonb) WITH FUNCTION model_to_jsonb(model);
+COMMENT ON FUNCTION model_to_jsonb(model) IS
+    'The cast health.model::jsonb: the model''s canonical document.';
+CREATE FUNCTION "fold"("account" TEXT, "folds" INT) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fold_wrapper';
+COMMENT ON FUNCTION fold(text, integer) IS
+    'The cross-validation fold (1 to folds) of an account, by a fixed hash of its key: the folds fit_model holds out.';
+CREATE FUNCTION "fit_model_combine"("current" internal, "other" internal) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_combine_wrapper';
+CREATE FUNCTION "fit_model_serial"("state" internal) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_serial_wrapper';
+CREATE FUNCTION "fit_model_deserial"("bytes" bytea, "_unused" internal) RETURNS internal
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_deserial_wrapper';
+CREATE FUNCTION "fit_model_trans"("state" internal, "account" TEXT, "metrics" jsonb, "churned" bool) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_trans_wrapper';
+CREATE FUNCTION "fit_model_trans_options"("state" internal, "account" TEXT, "metrics" jsonb, "churned" bool,
+    "options" jsonb) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_trans_options_wrapper';
+CREATE FUNCTION "fit_model_final"("state" internal) RETURNS model
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_model_final_wrapper';
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean) (
+    sfunc = fit_model_trans, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean) IS
+    'Learns a whole model from churn outcomes: a normaliser and direction per metric, non-negative weights summing to 100, tier cutoffs, and the fit''s statistics (AUC, lift, 5-fold cross-validation) in its fit field.';
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean, options jsonb) (
+    sfunc = fit_model_trans_options, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
+    'As fit_model(account, metrics, churned), with options: name, version, l2, folds, min_weight, clip, normalisers, metrics, min_coverage, at_risk_churn_ratio or at_risk_share, healthy_churn_ratio or healthy_share.';
+
 -- The support functions of fit_weights now serve its new overloads too: their
 -- comments are written again, as a fresh install writes them.
 COMMENT ON FUNCTION fit_final(internal) IS NULL;

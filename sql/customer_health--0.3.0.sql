@@ -278,7 +278,7 @@ AS 'MODULE_PATHNAME', 'deadline_penalty_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:167
+-- src/model.rs:169
 -- customer_health::model::evaluate_support
 CREATE  FUNCTION "evaluate_support"(
 	"request" internal /* Internal */
@@ -321,6 +321,70 @@ CREATE  FUNCTION "fit_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'fit_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:343
+-- customer_health::model::fit_model_combine
+CREATE  FUNCTION "fit_model_combine"(
+	"current" internal, /* :: pgrx :: Internal */
+	"other" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_model_combine_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:343
+-- customer_health::model::fit_model_deserial
+CREATE  FUNCTION "fit_model_deserial"(
+	"bytes" bytea, /* & [u8] */
+	"_unused" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_model_deserial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:343
+-- customer_health::model::fit_model_serial
+CREATE  FUNCTION "fit_model_serial"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_model_serial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:343
+-- customer_health::model::fit_model_trans
+CREATE  FUNCTION "fit_model_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"account" TEXT, /* Option < & str > */
+	"metrics" jsonb, /* Option < JsonB > */
+	"churned" bool /* Option < bool > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_model_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:343
+-- customer_health::model::fit_model_trans_options
+CREATE  FUNCTION "fit_model_trans_options"(
+	"state" internal, /* :: pgrx :: Internal */
+	"account" TEXT, /* Option < & str > */
+	"metrics" jsonb, /* Option < JsonB > */
+	"churned" bool, /* Option < bool > */
+	"options" jsonb /* Option < JsonB > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_model_trans_options_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -434,6 +498,18 @@ COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, 
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/model.rs:379
+-- customer_health::model::fold
+CREATE  FUNCTION "fold"(
+	"account" TEXT, /* & str */
+	"folds" INT /* i32 */
+) RETURNS INT /* i32 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fold_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/tier.rs:48
 -- customer_health::tier::grade
 CREATE  FUNCTION "grade"(
@@ -483,11 +559,11 @@ AS 'MODULE_PATHNAME', 'lift_trans_default_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:25
+-- src/model.rs:27
 -- Model
 CREATE TYPE Model;
 
--- src/model.rs:25
+-- src/model.rs:27
 -- customer_health::model::model_in
 CREATE  FUNCTION "model_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -496,7 +572,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_in_wrapper';
 
--- src/model.rs:25
+-- src/model.rs:27
 -- customer_health::model::model_out
 CREATE  FUNCTION "model_out"(
 	"input" Model /* Model */
@@ -505,7 +581,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_out_wrapper';
 
--- src/model.rs:25
+-- src/model.rs:27
 -- Model
 CREATE TYPE Model (
 	INTERNALLENGTH = variable,
@@ -516,7 +592,7 @@ CREATE TYPE Model (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:212
+-- src/model.rs:214
 -- requires:
 --   Model
 
@@ -528,20 +604,7 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:103
+-- src/model.rs:105
 -- customer_health::model::model_from_jsonb
 CREATE  FUNCTION "model_from_jsonb"(
 	"document" jsonb /* JsonB */
@@ -549,54 +612,6 @@ CREATE  FUNCTION "model_from_jsonb"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:289
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:143
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:134
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -614,7 +629,81 @@ AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:158
+-- src/model.rs:136
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:233
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:291
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:145
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:160
 -- customer_health::model::evaluate
 -- requires:
 --   evaluate_support
@@ -628,32 +717,58 @@ AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:224
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/model.rs:343
+-- customer_health::model::fit_model_final
+CREATE  FUNCTION "fit_model_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Model /* Option < Model > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
+AS 'MODULE_PATHNAME', 'fit_model_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:231
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+-- src/model.rs:343
+-- requires:
+--   Model
+--   fit_model_trans
+--   fit_model_trans_options
+--   fit_model_final
+--   fit_model_combine
+--   fit_model_serial
+--   fit_model_deserial
+
+
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean) (
+    sfunc = fit_model_trans, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean) IS
+    'Learns a whole model from churn outcomes: a normaliser and direction per metric, non-negative weights summing to 100, tier cutoffs, and the fit''s statistics (AUC, lift, 5-fold cross-validation) in its fit field.';
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean, options jsonb) (
+    sfunc = fit_model_trans_options, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
+    'As fit_model(account, metrics, churned), with options: name, version, l2, folds, min_weight, clip, normalisers, metrics, min_coverage, at_risk_churn_ratio or at_risk_share, healthy_churn_ratio or healthy_share.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:95
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:97
 -- customer_health::model::model_recv
 CREATE  FUNCTION "model_recv"(
 	"buffer" internal /* Internal */
@@ -664,7 +779,7 @@ AS 'MODULE_PATHNAME', 'model_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:90
+-- src/model.rs:92
 -- customer_health::model::model_send
 CREATE  FUNCTION "model_send"(
 	"m" Model /* Model */
@@ -675,7 +790,7 @@ AS 'MODULE_PATHNAME', 'model_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:108
+-- src/model.rs:110
 -- requires:
 --   Model
 --   model_recv
@@ -689,6 +804,28 @@ COMMENT ON TYPE model IS
 CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
 COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
     'The cast jsonb::health.model: validates the document as the text form does.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:312
+-- customer_health::model::model_to_jsonb
+CREATE  FUNCTION "model_to_jsonb"(
+	"model" Model /* ModelBytes */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_to_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:318
+-- requires:
+--   model_to_jsonb
+
+
+CREATE CAST (model AS jsonb) WITH FUNCTION model_to_jsonb(model);
+COMMENT ON FUNCTION model_to_jsonb(model) IS
+    'The cast health.model::jsonb: the model''s canonical document.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -772,24 +909,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
--- requires:
---   nps_trans
---   nps_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:59
 -- requires:
 --   nps_trans
@@ -805,6 +924,24 @@ CREATE AGGREGATE nps_breakdown(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:42
+-- requires:
+--   nps_trans
+--   nps_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -843,6 +980,25 @@ AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/validate.rs:21
+-- requires:
+--   auc_trans
+--   auc_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/validate.rs:74
 -- requires:
 --   calibration_trans
@@ -865,25 +1021,6 @@ CREATE AGGREGATE calibration(score double precision, churned boolean) (
 );
 COMMENT ON AGGREGATE calibration(double precision, boolean) IS
     'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:21
--- requires:
---   auc_trans
---   auc_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1072,17 +1209,6 @@ AS 'MODULE_PATHNAME', 'profile_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:280
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:286
 -- customer_health::profile::profile_mean
 CREATE  FUNCTION "profile_mean"(
@@ -1091,6 +1217,17 @@ CREATE  FUNCTION "profile_mean"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:280
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1586,6 +1723,21 @@ AS 'MODULE_PATHNAME', 'scale_zscore_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/normalise.rs:64
+-- customer_health::normalise::scale_zscore_linear
+CREATE  FUNCTION "scale_zscore_linear"(
+	"value" double precision, /* f64 */
+	"mean" double precision, /* f64 */
+	"stddev" double precision, /* f64 */
+	"clip" double precision DEFAULT 3, /* f64 */
+	"higher_is_better" bool DEFAULT true /* bool */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scale_zscore_linear_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/score.rs:32
 -- customer_health::score::score_agg_combine
 CREATE  FUNCTION "score_agg_combine"(
@@ -1739,17 +1891,6 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:170
 -- customer_health::scorecard::contributions
 CREATE  FUNCTION "contributions"(
@@ -1759,6 +1900,17 @@ CREATE  FUNCTION "contributions"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:164
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1973,7 +2125,7 @@ AS 'MODULE_PATHNAME', 'tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:269
+-- src/model.rs:271
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1985,7 +2137,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:276
+-- src/model.rs:278
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -1998,7 +2150,7 @@ AS 'MODULE_PATHNAME', 'tier_of_metrics_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:262
+-- src/model.rs:264
 -- customer_health::model::tier
 CREATE  FUNCTION "tier"(
 	"model" Model, /* ModelBytes */
@@ -2067,15 +2219,14 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:271
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
-	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2090,14 +2241,25 @@ AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:278
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
+-- src/signals.rs:265
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
 	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2109,28 +2271,6 @@ CREATE  FUNCTION "n"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'n_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2146,14 +2286,26 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
+-- src/signals.rs:278
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:271
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
+	"t" Trend, /* Trend */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2213,6 +2365,24 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2233,24 +2403,6 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:180
 -- customer_health::scorecard::weakest
 CREATE  FUNCTION "weakest"(
@@ -2263,7 +2415,7 @@ AS 'MODULE_PATHNAME', 'weakest_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:241
+-- src/model.rs:243
 -- customer_health::model::weakest
 CREATE  FUNCTION "weakest"(
 	"model" Model, /* ModelBytes */
@@ -2303,7 +2455,7 @@ AS 'MODULE_PATHNAME', 'weighted_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:301
+-- src/model.rs:303
 -- customer_health::model::with_weights
 CREATE  FUNCTION "with_weights"(
 	"model" Model, /* ModelBytes */
@@ -2336,6 +2488,8 @@ COMMENT ON FUNCTION scale_piecewise(double precision, double precision[], double
     'Sub-score by linear interpolation through the points (knots[i], scores[i]), flat beyond the ends.';
 COMMENT ON FUNCTION scale_zscore(double precision, double precision, double precision, boolean) IS
     'Sub-score 100 * Phi((value - mean) / stddev), Phi the standard normal CDF.';
+COMMENT ON FUNCTION scale_zscore_linear(double precision, double precision, double precision, double precision, boolean) IS
+    'Sub-score 50 + 50 * clamp(z / clip, -1, 1), z = (value - mean) / stddev: a z-score kept on its own scale, reaching 0 and 100 at |z| = clip.';
 
 -- combine sub-scores
 COMMENT ON FUNCTION weighted_score(double precision[], double precision[], text, double precision) IS
@@ -2416,6 +2570,8 @@ COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
 COMMENT ON FUNCTION with_weights(model, jsonb) IS
     'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
+COMMENT ON FUNCTION fold(text, integer) IS
+    'The cross-validation fold (1 to folds) of an account, by a fixed hash of its key: the folds fit_model holds out.';
 
 COMMENT ON FUNCTION weighted_score_support(internal) IS
     'Planner support function of weighted_score: fuses ARRAY[scale_*(column, constants), ...] with constant weights into one weighted_score_fused call; called by PostgreSQL, not directly.';

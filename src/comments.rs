@@ -28,6 +28,8 @@ COMMENT ON FUNCTION scale_piecewise(double precision, double precision[], double
     'Sub-score by linear interpolation through the points (knots[i], scores[i]), flat beyond the ends.';
 COMMENT ON FUNCTION scale_zscore(double precision, double precision, double precision, boolean) IS
     'Sub-score 100 * Phi((value - mean) / stddev), Phi the standard normal CDF.';
+COMMENT ON FUNCTION scale_zscore_linear(double precision, double precision, double precision, double precision, boolean) IS
+    'Sub-score 50 + 50 * clamp(z / clip, -1, 1), z = (value - mean) / stddev: a z-score kept on its own scale, reaching 0 and 100 at |z| = clip.';
 
 -- combine sub-scores
 COMMENT ON FUNCTION weighted_score(double precision[], double precision[], text, double precision) IS
@@ -108,6 +110,8 @@ COMMENT ON FUNCTION model_metrics(model) IS
     'The metric names of a model, in the order evaluate(model, float8[]) expects.';
 COMMENT ON FUNCTION with_weights(model, jsonb) IS
     'The model with the weights of the metrics named in a jsonb object (name to weight) replaced; the others keep theirs.';
+COMMENT ON FUNCTION fold(text, integer) IS
+    'The cross-validation fold (1 to folds) of an account, by a fixed hash of its key: the folds fit_model holds out.';
 
 COMMENT ON FUNCTION weighted_score_support(internal) IS
     'Planner support function of weighted_score: fuses ARRAY[scale_*(column, constants), ...] with constant weights into one weighted_score_fused call; called by PostgreSQL, not directly.';

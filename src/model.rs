@@ -7,15 +7,17 @@
 //! site and query (cached in `fn_extra`, keyed by the stored bytes), so a
 //! million rows cost one parse.
 
-use health_core::model::{ExtraKeys, Model as CoreModel};
+use health_core::model::{ExtraKeys, LearnRow, Learner, Model as CoreModel};
+use health_core::HealthError;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, PgList, StringInfo};
 
 use std::rc::Rc;
 
+use crate::agg::aggregate;
 use crate::args::{borrowed_argument, detoasted, FloatArray, Word};
 use crate::callsite::{self, CallSite};
-use crate::errors::OrRaise;
+use crate::errors::{raise, OrRaise};
 use crate::fused;
 use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
@@ -305,6 +307,86 @@ fn with_weights(model: ModelBytes, weights: JsonB, fcinfo: pg_sys::FunctionCallI
     Model(changed.to_stored())
 }
 
+/// `health.model::jsonb`: the canonical document, to read a field
+/// (`model::jsonb -> 'fit'`) or change it with jsonb functions.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn model_to_jsonb(model: ModelBytes, fcinfo: pg_sys::FunctionCallInfo) -> JsonB {
+    const F: &str = "model_to_jsonb";
+    JsonB(model.parsed(fcinfo, F).to_json())
+}
+
+extension_sql!(
+    r#"
+CREATE CAST (model AS jsonb) WITH FUNCTION model_to_jsonb(model);
+COMMENT ON FUNCTION model_to_jsonb(model) IS
+    'The cast health.model::jsonb: the model''s canonical document.';
+"#,
+    name = "model_to_jsonb_cast",
+    requires = [model_to_jsonb]
+);
+
+// ---- fit_model: a whole model learned from churn outcomes ----
+
+const LEARN: &str = "fit_model";
+
+/// One account's row of `fit_model` (the metrics object read in the core).
+fn learn_row(account: Option<&str>, metrics: JsonB, churned: bool, options: Option<JsonB>) -> LearnRow {
+    let Some(account) = account else {
+        raise(
+            LEARN,
+            HealthError::null("account must not be NULL: it places the account in a cross-validation fold"),
+        );
+    };
+    LearnRow::from_json(account, metrics.0, churned, options.map(|o| o.0)).or_raise(LEARN)
+}
+
+aggregate! {
+    aggregate "fit_model", state Learner;
+    defines support (fit_model_combine, fit_model_serial, fit_model_deserial);
+    requires (Model);
+    transition fit_model_trans(account: Option<&str>, metrics: Option<JsonB>, churned: Option<bool>) {
+        let (metrics, churned) = (metrics?, churned?);
+        Some(learn_row(account, metrics, churned, None))
+    }
+    transition fit_model_trans_options(
+        account: Option<&str>, metrics: Option<JsonB>, churned: Option<bool>, options: Option<JsonB>
+    ) {
+        let (metrics, churned) = (metrics?, churned?);
+        Some(learn_row(account, metrics, churned, options))
+    }
+    finalize fit_model_final(learner) -> Model {
+        learner.learn().or_raise(LEARN).map(|model| Model(model.to_stored()))
+    }
+    sql "fit_model" r#"
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean) (
+    sfunc = fit_model_trans, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean) IS
+    'Learns a whole model from churn outcomes: a normaliser and direction per metric, non-negative weights summing to 100, tier cutoffs, and the fit''s statistics (AUC, lift, 5-fold cross-validation) in its fit field.';
+CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean, options jsonb) (
+    sfunc = fit_model_trans_options, stype = internal, combinefunc = fit_model_combine,
+    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
+    'As fit_model(account, metrics, churned), with options: name, version, l2, folds, min_weight, clip, normalisers, metrics, min_coverage, at_risk_churn_ratio or at_risk_share, healthy_churn_ratio or healthy_share.';
+"#;
+}
+
+/// The cross-validation fold (1..folds) `fit_model` puts an account in.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn fold(account: &str, folds: i32) -> i32 {
+    if !(1..=100).contains(&folds) {
+        raise(
+            "fold",
+            HealthError::invalid(format!("folds must be from 1 to 100, got {folds}")),
+        );
+    }
+    health_core::model::fold_of(account, folds as u32) as i32
+}
+
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
@@ -324,6 +406,25 @@ mod tests {
         assert_eq!(b, Some(100.0));
         let t = Spi::get_one::<String>(&format!("SELECT health.tier({M}, 55)")).unwrap();
         assert_eq!(t.as_deref(), Some("neutral"));
+    }
+
+    #[pg_test]
+    fn fit_model_learns_a_model_that_evaluates() {
+        // x protects against churn (churned below 40 with exceptions), y is noise.
+        let learned = r#"(SELECT health.fit_model(s::text, jsonb_build_object('x', s, 'y', (s * 37) % 11),
+                                                  (s < 40) <> (s % 9 = 0), '{"folds": 0, "min_weight": 5}') AS m
+                          FROM generate_series(1, 100) s) l"#;
+        let rows = Spi::get_one::<i64>(&format!("SELECT (m::jsonb -> 'fit' ->> 'rows')::int8 FROM {learned}")).unwrap();
+        assert_eq!(rows, Some(100));
+        let metrics = Spi::get_one::<Vec<String>>(&format!("SELECT health.model_metrics(m) FROM {learned}")).unwrap();
+        assert_eq!(metrics, Some(vec!["x".to_string()]));
+        // more x, a higher score
+        let higher = Spi::get_one::<bool>(&format!(
+            r#"SELECT health.evaluate(m, '{{"x": 90}}'::jsonb) > health.evaluate(m, '{{"x": 10}}'::jsonb) FROM {learned}"#
+        ))
+        .unwrap();
+        assert_eq!(higher, Some(true));
+        assert_eq!(Spi::get_one::<i32>("SELECT health.fold('acct-1', 5)").unwrap(), Some(1));
     }
 
     #[pg_test]

@@ -60,6 +60,18 @@ fn scale_zscore(value: f64, mean: f64, stddev: f64, higher_is_better: default!(b
     norm::scale_zscore(value, mean, stddev, higher_is_better).or_raise("scale_zscore")
 }
 
+/// 50 + 50 * clamp(z / clip, -1, 1): a z-score kept linear, clipped at +-clip.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn scale_zscore_linear(
+    value: f64,
+    mean: f64,
+    stddev: f64,
+    clip: default!(f64, 3),
+    higher_is_better: default!(bool, true),
+) -> f64 {
+    norm::scale_zscore_linear(value, mean, stddev, clip, higher_is_better).or_raise("scale_zscore_linear")
+}
+
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
@@ -92,6 +104,11 @@ mod tests {
             Some(50.0)
         );
         assert_eq!(float("SELECT health.scale_zscore(3, 3, 1)"), Some(50.0));
+        assert_eq!(float("SELECT health.scale_zscore_linear(4.5, 3, 1)"), Some(75.0));
+        assert_eq!(
+            float("SELECT health.scale_zscore_linear(4.5, 3, 1, clip => 1.5, higher_is_better => false)"),
+            Some(0.0)
+        );
         let log = float("SELECT health.scale_log(9, 0, 99)").unwrap();
         assert!((log - 50.0).abs() < 1e-12);
     }

@@ -1,7 +1,9 @@
 """End-to-end checks of the paths analysts use (started by scripts/integration):
 
   warehouse   demo/generate.sql: size bounds, same rows for the same seed,
-              other rows for another seed; plausible churn (the score's AUC)
+              other rows for another seed; plausible churn (the score's AUC);
+              fit_model learned on four folds ranks the fifth at least as
+              well as the hand-written model
   jdbc        a JDBC client (examples/jdbc), logged in as a BI service
               account (a plain LOGIN role with SELECT on schema demo), reads
               demo.scored_accounts: plain column types, the same values as
@@ -150,6 +152,25 @@ class Run:
                                  JOIN demo.renewals r USING (account_id) WHERE s.tier IS NOT NULL GROUP BY s.tier"""))
         self.check("warehouse: churn falls from at_risk to neutral to healthy",
                    float(rates["at_risk"]) > float(rates["neutral"]) > float(rates["healthy"]), json.dumps(rates))
+        # fit_model learns on four folds of accounts; on the fifth it must rank
+        # at least as well as the hand-written demo model (as the report shows).
+        held_out = dict((m, (float(a), int(n))) for m, a, n in self.sql("""
+            WITH data AS (
+              SELECT w.account_id, to_jsonb(w) - 'account_id' AS metrics, r.churned, h.score AS hand_score
+              FROM demo.account_metrics_wide w JOIN demo.renewals r USING (account_id)
+              JOIN demo.scored_accounts h USING (account_id)),
+            learned AS (SELECT health.fit_model(account_id::text, metrics, churned) AS model
+                        FROM data WHERE health.fold(account_id::text, 5) <> 5)
+            SELECT s.model, health.auc(s.score, d.churned), count(*)
+            FROM data d, learned l,
+                 LATERAL (VALUES ('hand', d.hand_score),
+                                 ('learned', health.evaluate(l.model, d.metrics, extra_keys => 'ignore'))) s(model, score)
+            WHERE health.fold(d.account_id::text, 5) = 5 AND d.hand_score IS NOT NULL
+            GROUP BY s.model"""))
+        self.check("warehouse: fit_model, learned on folds 1-4, ranks the held-out fold 5 at least as well as the hand-written model",
+                   held_out["learned"][0] >= held_out["hand"][0],
+                   f"held-out AUC: learned {held_out['learned'][0]:.3f}, hand-written {held_out['hand'][0]:.3f}, "
+                   f"{held_out['hand'][1]} accounts")
         trend = self.sql("""SELECT avg(health.delta(a.trend)) FILTER (WHERE t.drift > 0.03),
                                    avg(health.delta(a.trend)) FILTER (WHERE t.drift <= 0.03)
                             FROM demo.account_trends a JOIN demo.account_truth t USING (account_id)""")[0]

@@ -143,3 +143,32 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.model_for('m', now(), 'pg_catalog.pg_class')$$),
     ($$SELECT health.model_for('m', now(), 'no_such_table')$$)
 ) AS cases(q);
+
+-- fit_model, fold, the linear and log z-scores: every error path with its SQLSTATE
+-- (the rows: x protects, y is noise; a NULL account, bad metrics, bad options,
+-- one class, too few accounts, an all-NULL or constant metric, separation)
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.fit_model(NULL, '{"x": 1}', true)$$),
+    ($$SELECT health.fit_model('a', '[1, 2]', true)$$),
+    ($$SELECT health.fit_model('a', '{"x": "five"}', true)$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s % 3 = 0, '{"fold": 3, "l2": -1}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s % 3 = 0, '{"at_risk_share": 0.6, "healthy_share": 0.5}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s % 3 = 0, CASE WHEN s < 10 THEN '{"folds": 0}' ELSE '{"folds": 2}' END::jsonb) FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), false) FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s, 'y', s % 7), s % 3 = 0) FROM generate_series(1, 3) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s, 'y', NULL), s % 3 = 0) FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s, 'y', 4), s % 3 = 0) FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s, 'y', 2 * s), s % 3 = 0, '{"normalisers": ["zscore"]}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s > 10, '{"folds": 0}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s > 10) FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s), s % 3 = 0, '{"metrics": ["z"]}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fit_model(s::text, jsonb_build_object('x', s - 10), s % 3 = 0, '{"normalisers": ["log_zscore"]}') FROM generate_series(1, 20) s$$),
+    ($$SELECT health.fold('a', 0)$$),
+    ($$SELECT health.scale_zscore_linear(1, 0, 1, clip => 0)$$),
+    ($$SELECT health.scale_zscore_linear(1, 0, 0)$$),
+    ($$SELECT health.scale_zscore_linear('NaN', 0, 1)$$),
+    ($$SELECT health.evaluate('{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "log_zscore", "mean": 1, "stddev": 1}}]}', '{"a": -1}'::jsonb)$$),
+    ($$SELECT '{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "zscore_linear", "mean": 1, "stddev": 1, "clip": -2}}]}'::health.model$$),
+    ($$SELECT '{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "zscore", "mean": 1, "stddev": 1, "clip": 2}}]}'::health.model$$),
+    ($$SELECT '{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "zscore", "mean": 1, "stddev": 1}}], "fit": [1]}'::health.model$$)
+) AS cases(q);

@@ -35,6 +35,13 @@ CREATE TABLE par_cards AS
 SELECT account, health.scorecard(metric, score, weight) AS sc FROM par_metrics GROUP BY account;
 ANALYZE par_cards;
 
+-- fit_model reads one row per account: its metrics as one jsonb object.
+CREATE TABLE par_wide AS
+SELECT account, jsonb_object_agg(metric, score) AS metrics,
+       (account * 13 + coalesce(sum(score) FILTER (WHERE metric IN ('metric_1', 'metric_2')), 0)::int) % 7 < 2 AS churned
+FROM par_metrics GROUP BY account;
+ANALYZE par_wide;
+
 -- Profiles: the sketch must be identical; moments may differ in the last bits
 -- with the merge order, so they are compared to 9 decimals.
 CREATE FUNCTION profile_digest(p health.profile) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -74,6 +81,8 @@ INSERT INTO par_queries VALUES
  ('fit_weights',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
      FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),
+ ('fit_model: the whole model, to the bit, with 3-fold cross-validation',
+  $$SELECT md5(health.fit_model(account::text, metrics, churned, '{"folds": 3, "l2": 0.01}')::text) FROM par_wide$$),
  ('fit_weights, named, NULL scores skipped or neutral',
   $$SELECT string_agg(round(((f -> 'weights_by_name' ->> 'score')::float8)::numeric, 8) || ' ' || (f ->> 'rows') || ' ' || (f ->> 'rows_skipped') || ' ' || (f ->> 'values_imputed'), ' | ' ORDER BY p)
      FROM (SELECT p, health.fit_weights(ARRAY[score, weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2, 1, '{score,weight}', p) AS f

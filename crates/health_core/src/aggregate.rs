@@ -11,6 +11,7 @@
 //! extension as one allocation in the aggregate's memory; a state that owns
 //! vectors grows inside that memory too.
 
+use crate::model::{LearnRow, Learner};
 use crate::profile::Profile;
 use crate::score::{CompensatedSum, WeightedMean};
 use crate::scorecard::{Rollup, Scorecard};
@@ -196,36 +197,53 @@ impl Accumulate<OutcomeRow> for Outcomes {
     }
 }
 
-impl AggregateState for Design {
-    fn start(_: &'static str) -> Result<Self> {
-        Ok(Design::default())
-    }
+/// A state that keeps its rows (`fit_weights`, `fit_model`): starts empty,
+/// appends the other's rows, travels as its own bytes, and tells how many
+/// rows it holds so that a state too large for one value is refused early.
+macro_rules! row_keeping_state {
+    ($state:ty) => {
+        impl AggregateState for $state {
+            fn start(_: &'static str) -> Result<Self> {
+                Ok(<$state>::default())
+            }
 
-    fn merge(&mut self, other: &Self) -> Result<()> {
-        Design::merge(self, other)
-    }
+            fn merge(&mut self, other: &Self) -> Result<()> {
+                <$state>::merge(self, other)
+            }
 
-    fn serialize(&self) -> Result<Vec<u8>> {
-        self.to_bytes()
-    }
+            fn serialize(&self) -> Result<Vec<u8>> {
+                self.to_bytes()
+            }
 
-    fn deserialize(bytes: &[u8]) -> Result<Self> {
-        Design::from_bytes(bytes)
-    }
+            fn deserialize(bytes: &[u8]) -> Result<Self> {
+                <$state>::from_bytes(bytes)
+            }
 
-    fn held_rows(&self) -> Option<usize> {
-        Some(self.rows())
-    }
+            fn held_rows(&self) -> Option<usize> {
+                Some(self.rows())
+            }
 
-    fn serial_size(&self, rows: usize) -> usize {
-        Design::serial_size(self, rows)
-    }
+            fn serial_size(&self, rows: usize) -> usize {
+                <$state>::serial_size(self, rows)
+            }
+        }
+    };
 }
+
+row_keeping_state!(Design);
+row_keeping_state!(Learner);
 
 /// `fit_weights`: one row of its arguments.
 impl Accumulate<FitRow> for Design {
     fn add_row(&mut self, row: FitRow) -> Result<()> {
         Design::add_row(self, row)
+    }
+}
+
+/// `fit_model`: one account's row.
+impl Accumulate<LearnRow> for Learner {
+    fn add_row(&mut self, row: LearnRow) -> Result<()> {
+        Learner::add_row(self, row)
     }
 }
 

@@ -153,6 +153,41 @@ pub fn scale_piecewise(value: f64, knots: &[f64], scores: &[f64]) -> Result<f64>
 /// `100*Phi(z)` with `z = (value-mean)/stddev`; `100*Phi(-z)` when lower is better.
 pub fn scale_zscore(value: f64, mean: f64, stddev: f64, higher_is_better: bool) -> Result<f64> {
     finite("value", value)?;
+    check_standardise(mean, stddev, None)?;
+    let z = (value - mean) / stddev;
+    Ok(100.0 * normal_cdf(if higher_is_better { z } else { -z }))
+}
+
+/// `50 + 50*clamp(z/clip, -1, 1)` with `z = (value-mean)/stddev`; `z` negated
+/// when lower is better. Unlike [`scale_zscore`] the sub-score keeps the
+/// z-score's scale (one standard deviation is always `50/clip` points), so a
+/// weighted sum of such sub-scores is a linear model of the metrics, as a
+/// logistic regression fits them; `clip` is the |z| at which it reaches 0 or 100.
+pub fn scale_zscore_linear(value: f64, mean: f64, stddev: f64, clip: f64, higher_is_better: bool) -> Result<f64> {
+    finite("value", value)?;
+    check_standardise(mean, stddev, Some(clip))?;
+    Ok(zscore_linear_unchecked(value, mean, stddev, clip, higher_is_better))
+}
+
+/// The |z| at which `zscore_linear` reaches 0 or 100 unless told otherwise:
+/// 99.7 % of a normal population lies within it.
+pub const DEFAULT_CLIP: f64 = 3.0;
+
+/// `ln(1+x)` of a value that must be >= 0, as the `log_` z-scores take it
+/// (the same rule and message as `scale_profile(..., 'log_zscore')`).
+pub fn log_of_count(value: f64) -> Result<f64> {
+    finite("value", value)?;
+    if value < 0.0 {
+        return Err(HealthError::out_of_range(format!(
+            "value must be >= 0 for log_zscore, got {}",
+            num(value)
+        )));
+    }
+    Ok(libm::log1p(value))
+}
+
+/// Validates the parameters of a z-score normaliser (`clip` for the linear one).
+pub fn check_standardise(mean: f64, stddev: f64, clip: Option<f64>) -> Result<()> {
     finite("mean", mean)?;
     finite("stddev", stddev)?;
     if stddev <= 0.0 {
@@ -161,8 +196,23 @@ pub fn scale_zscore(value: f64, mean: f64, stddev: f64, higher_is_better: bool) 
             num(stddev)
         )));
     }
+    if let Some(clip) = clip {
+        finite("clip", clip)?;
+        if clip <= 0.0 {
+            return Err(HealthError::invalid(format!(
+                "clip must be greater than 0, got {}",
+                num(clip)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// [`scale_zscore_linear`] without the checks, for parameters checked once.
+pub fn zscore_linear_unchecked(value: f64, mean: f64, stddev: f64, clip: f64, higher_is_better: bool) -> f64 {
     let z = (value - mean) / stddev;
-    Ok(100.0 * normal_cdf(if higher_is_better { z } else { -z }))
+    let t = (if higher_is_better { z } else { -z } / clip).clamp(-1.0, 1.0);
+    (50.0 + 50.0 * t).clamp(0.0, 100.0)
 }
 
 /// The standard normal CDF, via erfc so both tails keep full precision.
@@ -350,7 +400,48 @@ mod tests {
         );
     }
 
+    #[test]
+    fn zscore_linear_keeps_the_scale() {
+        // z = 1 with clip 3 is a third of the way from 50 to 100
+        assert!((scale_zscore_linear(12.0, 10.0, 2.0, 3.0, true).unwrap() - 200.0 / 3.0).abs() < 1e-12);
+        assert!((scale_zscore_linear(12.0, 10.0, 2.0, 3.0, false).unwrap() - 100.0 / 3.0).abs() < 1e-12);
+        assert_eq!(scale_zscore_linear(10.0, 10.0, 2.0, 3.0, true).unwrap(), 50.0);
+        assert_eq!(scale_zscore_linear(17.0, 10.0, 2.0, 3.0, true).unwrap(), 100.0);
+        assert_eq!(scale_zscore_linear(3.0, 10.0, 2.0, 3.0, true).unwrap(), 0.0);
+        assert_eq!(scale_zscore_linear(3.0, 10.0, 2.0, 3.0, false).unwrap(), 100.0);
+        assert_eq!(
+            scale_zscore_linear(1.0, 0.0, 1.0, 0.0, true).unwrap_err().message,
+            "clip must be greater than 0, got 0"
+        );
+        assert_eq!(
+            scale_zscore_linear(1.0, 0.0, -1.0, 3.0, true).unwrap_err().message,
+            "stddev must be greater than 0, got -1"
+        );
+        assert_eq!(
+            scale_zscore_linear(f64::INFINITY, 0.0, 1.0, 3.0, true)
+                .unwrap_err()
+                .message,
+            "value must be a finite number, got Infinity"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn zscore_linear_is_linear_inside_the_clip(
+            a in -1e3f64..1e3, b in -1e3f64..1e3, mean in -1e3f64..1e3, sd in 1e-2f64..1e3, clip in 0.5f64..6.0
+        ) {
+            let (sa, sb) = (scale_zscore_linear(a, mean, sd, clip, true).unwrap(), scale_zscore_linear(b, mean, sd, clip, true).unwrap());
+            prop_assert!((0.0..=100.0).contains(&sa));
+            prop_assert!(a > b || sa <= sb);
+            let (za, zb) = ((a - mean) / sd, (b - mean) / sd);
+            if za.abs() < clip && zb.abs() < clip {
+                // equal steps in z are equal steps in the sub-score
+                prop_assert!(((sa - sb) - 50.0 * (za - zb) / clip).abs() < 1e-9);
+            }
+            let flipped = scale_zscore_linear(a, mean, sd, clip, false).unwrap();
+            prop_assert!((sa + flipped - 100.0).abs() < 1e-9);
+        }
+
         #[test]
         fn linear_is_a_score_and_monotone(
             a in -1e6f64..1e6, b in -1e6f64..1e6, lo in -1e3f64..1e3, width in 1e-3f64..1e4, hib: bool

@@ -665,6 +665,18 @@ pub fn calibration_json(buckets: &[CalibrationBucket]) -> Value {
 }
 
 impl Fit {
+    /// Per feature, `"keep"` when more of it means less churn (its
+    /// coefficient is not positive, so it can carry weight), `"flip"` when
+    /// more of it means more churn once the other features are accounted
+    /// for: its sub-score wants the opposite direction
+    /// (`higher_is_better` negated), and its weight here is 0.
+    pub fn directions(&self) -> Vec<&'static str> {
+        self.coefficients
+            .iter()
+            .map(|&c| if c > 0.0 { "flip" } else { "keep" })
+            .collect()
+    }
+
     /// `fit_weights`' answer, with what the design adds: rows, penalty,
     /// rows skipped and values imputed for NULLs, and, when the call named
     /// the features, `names` and `weights_by_name` (for `with_weights`).
@@ -679,6 +691,7 @@ impl Fit {
             "log_likelihood": self.log_likelihood,
             "auc": self.auc,
             "weights": self.weights,
+            "directions": self.directions(),
             "rows": design.rows(),
             "rows_skipped": design.skipped,
             "values_imputed": design.imputed,
@@ -697,6 +710,62 @@ impl Fit {
 }
 
 pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
+    let fit = newton(&d.x, &d.y, d.features, l2, None)?;
+    let mut outcomes = Outcomes::default();
+    let mut ticker = Ticker::default();
+    for (i, &churned) in d.y.iter().enumerate() {
+        ticker.tick();
+        // retention score: lower churn odds = higher score
+        outcomes.add(
+            -linear_predictor(&fit.beta, &d.x[i * d.features..(i + 1) * d.features]),
+            churned,
+        )?;
+    }
+    let coefficients = fit.beta[1..].to_vec();
+    let protective: Vec<f64> = coefficients.iter().map(|&c| (-c).max(0.0)).collect();
+    let total: f64 = protective.iter().sum();
+    let weights = (total > 0.0).then(|| protective.iter().map(|w| 100.0 * w / total).collect());
+    Ok(Fit {
+        intercept: fit.beta[0],
+        standard_errors: fit.diag_inverse[1..].iter().map(|v| v.max(0.0).sqrt()).collect(),
+        intercept_standard_error: fit.diag_inverse[0].max(0.0).sqrt(),
+        coefficients,
+        iterations: fit.iterations,
+        converged: true,
+        log_likelihood: fit.log_likelihood,
+        auc: outcomes.auc(),
+        weights,
+    })
+}
+
+/// A logistic regression's coefficients (intercept first), the diagonal of
+/// the inverse Hessian at them (0 for a coefficient held at its bound), the
+/// Newton steps taken and the (penalised) log-likelihood.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Logistic {
+    pub beta: Vec<f64>,
+    pub diag_inverse: Vec<f64>,
+    pub iterations: u32,
+    pub log_likelihood: f64,
+}
+
+impl Logistic {
+    /// The churn log-odds of one row of features.
+    pub fn log_odds(&self, x: &[f64]) -> f64 {
+        linear_predictor(&self.beta, x)
+    }
+}
+
+/// Logistic regression of `y` on the `p` features of `x` (row-major) plus an
+/// intercept, by Newton/IRLS with an L2 penalty `l2 * Σβ²/2` on the
+/// coefficients (not the intercept).
+///
+/// With `nonpositive`, the coefficients it marks are held at or below 0 by
+/// an active-set method: a coefficient at 0 whose gradient pushes it up stays
+/// there, and a step that would cross 0 is shortened to land on it. This is
+/// the fit under the constraint, not an unconstrained fit with its positive
+/// coefficients zeroed afterwards.
+pub fn newton(x: &[f64], y: &[bool], p: usize, l2: f64, nonpositive: Option<&[bool]>) -> Result<Logistic> {
     finite("l2", l2)?;
     if l2 < 0.0 {
         return Err(HealthError::invalid(format!(
@@ -704,21 +773,21 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
             num(l2)
         )));
     }
-    let (n, p) = (d.rows(), d.features);
+    let n = y.len();
     let k = p + 1;
     if n <= k {
         return Err(HealthError::invalid(format!(
             "needs more rows than features + 1 (intercept), got {n} rows for {p} features"
         )));
     }
-    let churned = d.y.iter().filter(|&&y| y).count();
+    let churned = y.iter().filter(|&&y| y).count();
     if churned == 0 || churned == n {
         return Err(HealthError::invalid(format!(
-            "needs both churned and retained accounts, got {} of {n} churned",
-            churned
+            "needs both churned and retained accounts, got {churned} of {n} churned"
         )));
     }
-    let row = |i: usize| &d.x[i * p..(i + 1) * p];
+    let bounded = |a: usize| a > 0 && nonpositive.is_some_and(|b| b[a - 1]);
+    let row = |i: usize| &x[i * p..(i + 1) * p];
     let mut beta = vec![0.0; k];
     // start the intercept at the overall log-odds
     let rate = churned as f64 / n as f64;
@@ -727,6 +796,8 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
     let mut iterations = 0;
     let mut log_likelihood = f64::NEG_INFINITY;
     let mut diag_inverse = vec![0.0; k];
+    // Bounded coefficients at 0 that the active-set method keeps there.
+    let mut held = vec![false; k];
     const MAX_ITERATIONS: u32 = 100;
     while iterations < MAX_ITERATIONS {
         iterations += 1;
@@ -739,7 +810,7 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
             let xi = row(i);
             let eta = linear_predictor(&beta, xi);
             let mu = 1.0 / (1.0 + (-eta).exp());
-            let y = f64::from(u8::from(d.y[i]));
+            let y = f64::from(u8::from(y[i]));
             ll += row_log_likelihood(eta, y);
             let w = mu * (1.0 - mu);
             let r = y - mu;
@@ -764,7 +835,17 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
             h[a * k + a] += l2;
             ll -= 0.5 * l2 * beta[a] * beta[a];
         }
-        let Some((step, diag)) = cholesky_solve(&h, &g, k) else {
+        // The free coefficients: all but those held at their bound of 0.
+        let free: Vec<usize> = (0..k).filter(|&a| !held[a]).collect();
+        let m = free.len();
+        let mut h_free = vec![0.0; m * m];
+        for (i, &a) in free.iter().enumerate() {
+            for (j, &b) in free.iter().enumerate() {
+                h_free[i * m + j] = h[a * k + b];
+            }
+        }
+        let g_free: Vec<f64> = free.iter().map(|&a| g[a]).collect();
+        let Some((step_free, diag_free)) = cholesky_solve(&h_free, &g_free, m) else {
             // At the first step every row has weight rate*(1-rate) > 0, so a
             // singular Hessian means the design itself is singular; later, it
             // means the fitted probabilities have run to 0 and 1.
@@ -775,19 +856,53 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
             }
             break;
         };
-        diag_inverse = diag;
-        for a in 0..k {
-            beta[a] += step[a];
+        let mut step = vec![0.0; k];
+        diag_inverse = vec![0.0; k];
+        for (i, &a) in free.iter().enumerate() {
+            step[a] = step_free[i];
+            diag_inverse[a] = diag_free[i];
         }
-        let change = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+        // Shorten a step that would carry a bounded coefficient above 0 so
+        // that the first to reach 0 lands on it.
+        let mut fraction = 1.0;
+        let mut blocking = None;
+        for a in (1..k).filter(|&a| bounded(a) && step[a] > 0.0 && beta[a] + step[a] > 0.0) {
+            let to_bound = (-beta[a] / step[a]).max(0.0);
+            if to_bound < fraction {
+                fraction = to_bound;
+                blocking = Some(a);
+            }
+        }
+        for a in 0..k {
+            beta[a] += fraction * step[a];
+            if bounded(a) {
+                beta[a] = beta[a].min(0.0); // rounding must not cross the bound
+            }
+        }
+        if let Some(a) = blocking {
+            beta[a] = 0.0;
+            held[a] = true;
+        }
+        let change = step.iter().fold(0.0f64, |m, s| m.max((fraction * s).abs()));
         let improvement = (ll - log_likelihood).abs();
         log_likelihood = ll;
         if !beta.iter().all(|b| b.is_finite()) || beta.iter().any(|b| b.abs() > 1e6) {
             break;
         }
-        if change < 1e-10 || improvement < 1e-12 * ll.abs().max(1.0) && change < 1e-6 {
-            converged = true;
-            break;
+        if blocking.is_none() && (change < 1e-10 || improvement < 1e-12 * ll.abs().max(1.0) && change < 1e-6) {
+            // Optimal on the free coefficients; a held one whose gradient
+            // now pulls it below 0 is released (the one pulled hardest), and
+            // the fit goes on; else this is the constrained optimum.
+            let pulled = (1..k)
+                .filter(|&a| held[a] && g[a] < 0.0)
+                .min_by(|&a, &b| g[a].total_cmp(&g[b]));
+            match pulled {
+                Some(a) => held[a] = false,
+                None => {
+                    converged = true;
+                    break;
+                }
+            }
         }
     }
     if !converged {
@@ -797,29 +912,16 @@ pub fn fit_logistic(d: &Design, l2: f64) -> Result<Fit> {
     }
     // log-likelihood at the final coefficients
     let mut ll = 0.0;
-    let mut outcomes = Outcomes::default();
     let mut ticker = Ticker::default();
-    for i in 0..n {
+    for (i, &churned) in y.iter().enumerate() {
         ticker.tick();
-        let eta = linear_predictor(&beta, row(i));
-        ll += row_log_likelihood(eta, f64::from(u8::from(d.y[i])));
-        // retention score: lower churn odds = higher score
-        outcomes.add(-eta, d.y[i])?;
+        ll += row_log_likelihood(linear_predictor(&beta, row(i)), f64::from(u8::from(churned)));
     }
-    let coefficients = beta[1..].to_vec();
-    let protective: Vec<f64> = coefficients.iter().map(|&c| (-c).max(0.0)).collect();
-    let total: f64 = protective.iter().sum();
-    let weights = (total > 0.0).then(|| protective.iter().map(|w| 100.0 * w / total).collect());
-    Ok(Fit {
-        intercept: beta[0],
-        standard_errors: diag_inverse[1..].iter().map(|v| v.max(0.0).sqrt()).collect(),
-        intercept_standard_error: diag_inverse[0].max(0.0).sqrt(),
-        coefficients,
+    Ok(Logistic {
+        beta,
+        diag_inverse,
         iterations,
-        converged,
         log_likelihood: ll,
-        auc: outcomes.auc(),
-        weights,
     })
 }
 

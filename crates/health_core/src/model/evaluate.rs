@@ -25,7 +25,14 @@ impl Model {
             Scale::Target { target } => normalise::scale_target(v, *target, hib).map(Some),
             Scale::Bands { cutoffs, scores } => normalise::scale_bands(v, cutoffs, scores).map(Some),
             Scale::Piecewise { knots, scores } => normalise::scale_piecewise(v, knots, scores).map(Some),
-            Scale::ZScore { mean, stddev } => normalise::scale_zscore(v, *mean, *stddev, hib).map(Some),
+            Scale::ZScore { mean, stddev, log, clip } => {
+                let x = if *log { normalise::log_of_count(v) } else { Ok(v) };
+                x.and_then(|x| match clip {
+                    None => normalise::scale_zscore(x, *mean, *stddev, hib),
+                    Some(clip) => normalise::scale_zscore_linear(x, *mean, *stddev, *clip, hib),
+                })
+                .map(Some)
+            }
             Scale::Profile { profile: Some(profile), by, .. } => {
                 ProfileView::new(profile).and_then(|view| view.scale(v, *by, hib)).map(Some)
             }
@@ -234,7 +241,7 @@ impl ExtraKeys {
 
 /// The candidate nearest to `key` by edit distance (case-insensitive), if
 /// it is near enough to be a likely typo.
-fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(super) fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let key = key.to_lowercase();
     candidates
         .map(|c| (edit_distance(&key, &c.to_lowercase()), c))

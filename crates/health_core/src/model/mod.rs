@@ -17,11 +17,15 @@
 //! # Modules
 //! - this one: the model's types, its stored form and its canonical text;
 //! - `parse`: JSON text -> model, every problem reported with its path;
-//! - `evaluate`: sub-scores, score, tier, critical metrics, explanations.
+//! - `evaluate`: sub-scores, score, tier, critical metrics, explanations;
+//! - `edit`: a model changed without editing its JSON (`with_weights`);
+//! - `learn`: a whole model learned from churn outcomes (`fit_model`).
 
 mod edit;
 mod evaluate;
 pub use evaluate::ExtraKeys;
+mod learn;
+pub use learn::{fold_of, LearnRow, Learner};
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -59,9 +63,14 @@ pub enum Scale {
         knots: Vec<f64>,
         scores: Vec<f64>,
     },
+    /// `zscore` (`100*Phi(z)`) and `zscore_linear` (`clip`: z kept linear,
+    /// clipped at ±clip); their `log_` forms take the z-score of `ln(1+x)`,
+    /// with `mean` and `stddev` of `ln(1+x)`, for counts with fat tails.
     ZScore {
         mean: f64,
         stddev: f64,
+        log: bool,
+        clip: Option<f64>,
     },
     /// A population profile carried in the model (its stored bytes), placed
     /// by `by`; or only named (`profile_name`), to be resolved from
@@ -99,6 +108,9 @@ pub struct Model {
     pub metrics: Vec<MetricSpec>,
     pub tiers: Tiers,
     pub critical_tier: Option<String>,
+    /// What `fit_model` measured when it learned the model (rows, AUC, lift,
+    /// cross-validation, ...): kept with it, read by no scoring function.
+    pub fit: Option<Value>,
 }
 
 fn method_name(m: Method) -> &'static str {
@@ -142,6 +154,11 @@ impl Model {
         Model::parse(Model::stored_text(bytes)?)
     }
 
+    /// The canonical document as JSON (`model::jsonb`).
+    pub fn to_json(&self) -> Value {
+        serde_json::from_str(&self.to_text()).unwrap_or(Value::Null)
+    }
+
     /// The canonical text form: every field, in a fixed order, defaults
     /// written out, so `text -> model -> text` is stable.
     pub fn to_text(&self) -> String {
@@ -181,6 +198,9 @@ impl Model {
         if let Some(c) = &self.critical_tier {
             fields.push(("critical_tier", json!(c)));
         }
+        if let Some(fit) = &self.fit {
+            fields.push(("fit", fit.clone()));
+        }
         // Written by hand so the field order is the documented one.
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": {}", pretty(v))).collect();
         format!("{{{}}}", body.join(", "))
@@ -203,8 +223,26 @@ fn scale_value(s: &Scale) -> Value {
         Scale::Piecewise { knots, scores } => {
             json!({"method": "piecewise", "knots": numbers_value(knots), "scores": numbers_value(scores)})
         }
-        Scale::ZScore { mean, stddev } => {
-            json!({"method": "zscore", "mean": number_value(*mean), "stddev": number_value(*stddev)})
+        Scale::ZScore {
+            mean,
+            stddev,
+            log,
+            clip,
+        } => {
+            let method = match (log, clip) {
+                (false, None) => "zscore",
+                (false, Some(_)) => "zscore_linear",
+                (true, None) => "log_zscore",
+                (true, Some(_)) => "log_zscore_linear",
+            };
+            let mut o = Map::new();
+            o.insert("method".into(), json!(method));
+            o.insert("mean".into(), number_value(*mean));
+            o.insert("stddev".into(), number_value(*stddev));
+            if let Some(clip) = clip {
+                o.insert("clip".into(), number_value(*clip));
+            }
+            Value::Object(o)
         }
         Scale::Profile {
             profile,

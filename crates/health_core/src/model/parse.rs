@@ -229,13 +229,27 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             }
             Scale::Piecewise { knots, scores }
         }
-        "zscore" => {
+        "zscore" | "zscore_linear" | "log_zscore" | "log_zscore_linear" => {
             let (mean, stddev) = (f.number("mean", p), f.number("stddev", p));
+            let linear = method.ends_with("_linear");
+            let clip = if linear {
+                f.optional_number("clip", p).or(Some(normalise::DEFAULT_CLIP))
+            } else {
+                None
+            };
             let (mean, stddev) = (mean?, stddev?);
             if stddev <= 0.0 {
                 p.value(&f.at("stddev"), format!("must be greater than 0, got {}", num(stddev)));
             }
-            Scale::ZScore { mean, stddev }
+            if let Some(c) = clip.filter(|&c| c <= 0.0) {
+                p.value(&f.at("clip"), format!("must be greater than 0, got {}", num(c)));
+            }
+            Scale::ZScore {
+                mean,
+                stddev,
+                log: method.starts_with("log_"),
+                clip,
+            }
         }
         "profile" => {
             let by = match f.text("by", p).as_deref() {
@@ -276,7 +290,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             p.value(
                 &f.at("method"),
                 format!(
-                    "must be one of 'linear', 'log', 'target', 'bands', 'piecewise', 'zscore', 'profile', got '{other}'"
+                    "must be one of 'linear', 'log', 'target', 'bands', 'piecewise', 'zscore', 'zscore_linear', 'log_zscore', 'log_zscore_linear', 'profile', got '{other}'"
                 ),
             );
             return None;
@@ -499,6 +513,10 @@ impl Model {
         };
         let tiers = parse_tiers(f.get("tiers"), "tiers", p);
         let critical_tier = f.text("critical_tier", p);
+        let fit = f.get("fit").cloned();
+        if let Some(v) = fit.as_ref().filter(|v| !v.is_object()) {
+            p.structure("fit", format!("must be a JSON object, got {}", kind(v)));
+        }
         if let (Some(label), Some(t)) = (&critical_tier, &tiers) {
             if !t.labels().contains(label) {
                 p.value(
@@ -516,6 +534,7 @@ impl Model {
             metrics: metrics?,
             tiers: tiers?,
             critical_tier,
+            fit,
         };
         if model.critical_tier.is_some() && model.metrics.iter().all(|m| m.critical_floor.is_none()) {
             p.value("critical_tier", "is set but no metric has a critical_floor");
