@@ -3,9 +3,13 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
+# The PostgreSQL major to build and test for: 15 (Debian's, the default) or
+# 16 (CH_PG_MAJOR=16: the relocatable build of the pgserver wheel, fetched by
+# scripts/bootstrap into the build tree, see pg_home below).
+PG_MAJOR=${CH_PG_MAJOR:-15}
+PGSERVER_VERSION=0.1.4
+PGSERVER_WHEEL=pgserver-$PGSERVER_VERSION-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+PGSERVER_SHA256=d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813
 PGRX_VERSION=0.18.0
 # The version this tree builds (Cargo.toml's, which pgrx writes into the control file).
 EXT_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
@@ -25,14 +29,39 @@ as_postgres() {
 # Where a throwaway cluster named $1 lives: inside the build tree when the
 # postgres user can reach it, else under /tmp (e.g. a clone under /root).
 cluster_dir() {
-    local dir="$ROOT/build/cluster-$1"
+    local name=$1
+    [ "$PG_MAJOR" = 15 ] || name=$name-pg$PG_MAJOR # a data directory belongs to one major
+    local dir="$ROOT/build/cluster-$name"
     mkdir -p "$ROOT/build"
     if as_postgres test -x "$ROOT/build" 2>/dev/null; then
         echo "$dir"
     else
-        echo "/tmp/customer_health-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/cluster-$1"
+        echo "/tmp/customer_health-$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/cluster-$name"
     fi
 }
+
+# Where PostgreSQL 16 lives: in the build tree when the postgres user can
+# reach it (it runs the server), else beside the clusters (see cluster_dir).
+pg_home() {
+    dirname "$(cluster_dir pg16-home)"
+}
+
+case "$PG_MAJOR" in
+15) PG_BIN=/usr/lib/postgresql/15/bin ;;
+16) PG_BIN=$(pg_home)/pg16/pgserver/pginstall/bin ;;
+*)
+    echo "customer_health is built and tested for PostgreSQL 15 and 16, not $PG_MAJOR" >&2
+    exit 2
+    ;;
+esac
+PG_CONFIG=$PG_BIN/pg_config
+# cargo pgrx builds for exactly one major (its Cargo feature); a major other
+# than the default keeps its own pgrx record and build tree, so switching
+# between majors rebuilds nothing and touches nothing outside build/ and target/.
+PGRX_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
+if [ "$PG_MAJOR" != 15 ]; then
+    export PGRX_HOME=$ROOT/build/pgrx-home-$PG_MAJOR CARGO_TARGET_DIR=$ROOT/target/pg$PG_MAJOR
+fi
 
 # Installs the Debian packages of the arguments that are missing, only those.
 install_debian_packages() {
