@@ -300,3 +300,10 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_suppor
 COMMENT ON FUNCTION evaluate_support(internal) IS
     'Planner support function of evaluate(model, float8[]): plans evaluate(model, ARRAY[value, ...]) as one evaluate_fused call; called by PostgreSQL, not directly.';
 ALTER FUNCTION evaluate(model, double precision[]) SUPPORT evaluate_support;
+
+-- Why did a score move? score_change(before, after [, missing]) splits the
+-- change between two scorecards of one account into per-metric parts.
+CREATE FUNCTION "score_change"("before" scorecard, "after" scorecard, "missing" TEXT DEFAULT 'renormalize') RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'score_change_wrapper';
+COMMENT ON FUNCTION score_change(scorecard, scorecard, text) IS
+    'Why a score moved between two scorecards of one account: before, after, change, and per metric its part (points), split into sub-score and weight-share effects, with why (sub_score, weight, renormalised, appeared, went_missing).';

@@ -604,89 +604,17 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:105
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:51
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass, /* TableOid */
-	"profiles" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:136
+-- src/model.rs:160
 -- customer_health::model::evaluate
+-- requires:
+--   evaluate_support
 CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
+	"values" double precision[] /* FloatArray */
 ) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
+IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:233
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:291
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:226
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:145
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -703,17 +631,26 @@ AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:160
--- customer_health::model::evaluate
--- requires:
---   evaluate_support
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
+-- src/model.rs:291
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -756,15 +693,78 @@ COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:28
+-- src/model.rs:105
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:51
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
 ) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:233
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:136
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:145
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -909,24 +909,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:59
--- requires:
---   nps_trans
---   nps_breakdown_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:42
 -- requires:
 --   nps_trans
@@ -942,6 +924,24 @@ CREATE AGGREGATE nps(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:59
+-- requires:
+--   nps_trans
+--   nps_breakdown_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -999,31 +999,6 @@ COMMENT ON AGGREGATE auc(double precision, boolean) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
--- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/validate.rs:42
 -- requires:
 --   lift_trans
@@ -1046,6 +1021,31 @@ CREATE AGGREGATE lift(score double precision, churned boolean) (
 );
 COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
     'Churn rate among the lowest-scored fraction of accounts over the overall churn rate.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:74
+-- requires:
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1198,14 +1198,14 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:135
--- customer_health::profile::profile_final
-CREATE  FUNCTION "profile_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Profile /* Option < Profile > */
-IMMUTABLE PARALLEL SAFE
+-- src/profile.rs:280
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1220,14 +1220,14 @@ AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:280
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/profile.rs:135
+-- customer_health::profile::profile_final
+CREATE  FUNCTION "profile_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Profile /* Option < Profile > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
+AS 'MODULE_PATHNAME', 'profile_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1821,7 +1821,7 @@ COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- customer_health::scorecard::scorecard_combine
 CREATE  FUNCTION "scorecard_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1833,7 +1833,7 @@ AS 'MODULE_PATHNAME', 'scorecard_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- customer_health::scorecard::scorecard_deserial
 CREATE  FUNCTION "scorecard_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1845,11 +1845,11 @@ AS 'MODULE_PATHNAME', 'scorecard_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:22
+-- src/scorecard.rs:23
 -- Scorecard
 CREATE TYPE Scorecard;
 
--- src/scorecard.rs:22
+-- src/scorecard.rs:23
 -- customer_health::scorecard::scorecard_in
 CREATE  FUNCTION "scorecard_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -1858,7 +1858,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'scorecard_in_wrapper';
 
--- src/scorecard.rs:22
+-- src/scorecard.rs:23
 -- customer_health::scorecard::scorecard_out
 CREATE  FUNCTION "scorecard_out"(
 	"input" Scorecard /* Scorecard */
@@ -1867,7 +1867,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'scorecard_out_wrapper';
 
--- src/scorecard.rs:22
+-- src/scorecard.rs:23
 -- Scorecard
 CREATE TYPE Scorecard (
 	INTERNALLENGTH = variable,
@@ -1878,7 +1878,43 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:156
+-- src/scorecard.rs:165
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:171
+-- customer_health::scorecard::contributions
+CREATE  FUNCTION "contributions"(
+	"sc" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:182
+-- customer_health::scorecard::score_change
+CREATE  FUNCTION "score_change"(
+	"before" Scorecard, /* Scorecard */
+	"after" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'score_change_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:157
 -- customer_health::scorecard::score
 CREATE  FUNCTION "score"(
 	"sc" Scorecard, /* ScorecardBytes */
@@ -1891,30 +1927,7 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:170
--- customer_health::scorecard::contributions
-CREATE  FUNCTION "contributions"(
-	"sc" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'contributions_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:164
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- customer_health::scorecard::scorecard_final
 CREATE  FUNCTION "scorecard_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1925,7 +1938,7 @@ AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:78
+-- src/scorecard.rs:79
 -- customer_health::scorecard::scorecard_recv
 CREATE  FUNCTION "scorecard_recv"(
 	"buffer" internal /* Internal */
@@ -1936,7 +1949,7 @@ AS 'MODULE_PATHNAME', 'scorecard_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- customer_health::scorecard::scorecard_rollup_combine
 CREATE  FUNCTION "scorecard_rollup_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1948,7 +1961,7 @@ AS 'MODULE_PATHNAME', 'scorecard_rollup_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- customer_health::scorecard::scorecard_rollup_deserial
 CREATE  FUNCTION "scorecard_rollup_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1960,7 +1973,7 @@ AS 'MODULE_PATHNAME', 'scorecard_rollup_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- customer_health::scorecard::scorecard_rollup_final
 CREATE  FUNCTION "scorecard_rollup_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1971,7 +1984,7 @@ AS 'MODULE_PATHNAME', 'scorecard_rollup_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- customer_health::scorecard::scorecard_rollup_serial
 CREATE  FUNCTION "scorecard_rollup_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1982,7 +1995,7 @@ AS 'MODULE_PATHNAME', 'scorecard_rollup_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- customer_health::scorecard::scorecard_rollup_trans
 CREATE  FUNCTION "scorecard_rollup_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1994,7 +2007,7 @@ AS 'MODULE_PATHNAME', 'scorecard_rollup_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:127
+-- src/scorecard.rs:128
 -- requires:
 --   Scorecard
 --   scorecard_rollup_trans
@@ -2019,7 +2032,7 @@ COMMENT ON AGGREGATE rollup(scorecard) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:73
+-- src/scorecard.rs:74
 -- customer_health::scorecard::scorecard_send
 CREATE  FUNCTION "scorecard_send"(
 	"card" Scorecard /* Scorecard */
@@ -2030,7 +2043,7 @@ AS 'MODULE_PATHNAME', 'scorecard_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:83
+-- src/scorecard.rs:84
 -- requires:
 --   Scorecard
 --   scorecard_recv
@@ -2040,7 +2053,7 @@ ALTER TYPE scorecard SET (RECEIVE = scorecard_recv, SEND = scorecard_send);
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- customer_health::scorecard::scorecard_serial
 CREATE  FUNCTION "scorecard_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2051,7 +2064,7 @@ AS 'MODULE_PATHNAME', 'scorecard_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- customer_health::scorecard::scorecard_trans
 CREATE  FUNCTION "scorecard_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2065,7 +2078,7 @@ AS 'MODULE_PATHNAME', 'scorecard_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:91
+-- src/scorecard.rs:92
 -- requires:
 --   Scorecard
 --   scorecard_trans
@@ -2219,25 +2232,14 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
+-- src/signals.rs:213
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:288
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2252,14 +2254,25 @@ AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
+-- src/signals.rs:288
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:283
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2274,15 +2287,15 @@ AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:259
--- customer_health::signals::slope
-CREATE  FUNCTION "slope"(
+-- src/signals.rs:271
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
 	"t" Trend, /* Trend */
-	"per" interval DEFAULT '30 days' /* Interval */
-) RETURNS double precision /* Option < f64 > */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'slope_wrapper';
+AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2297,15 +2310,15 @@ AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:271
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
+-- src/signals.rs:259
+-- customer_health::signals::slope
+CREATE  FUNCTION "slope"(
 	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
+	"per" interval DEFAULT '30 days' /* Interval */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
+AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2365,24 +2378,6 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:213
 -- requires:
 --   Trend
@@ -2403,7 +2398,25 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:180
+-- src/signals.rs:236
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:191
 -- customer_health::scorecard::weakest
 CREATE  FUNCTION "weakest"(
 	"sc" Scorecard, /* Scorecard */
@@ -2498,6 +2511,8 @@ COMMENT ON FUNCTION score(scorecard, text, double precision) IS
     'The weighted score of a scorecard, as weighted_score computes it.';
 COMMENT ON FUNCTION coverage(scorecard) IS
     'Weight share of the measured metrics of a scorecard, 0-1.';
+COMMENT ON FUNCTION score_change(scorecard, scorecard, text) IS
+    'Why a score moved between two scorecards of one account: before, after, change, and per metric its part (points), split into sub-score and weight-share effects, with why (sub_score, weight, renormalised, appeared, went_missing).';
 COMMENT ON FUNCTION contributions(scorecard, text) IS
     'Per metric of a scorecard: score, weight, weight share, points and points lost, as jsonb, most points lost first.';
 COMMENT ON FUNCTION weakest(scorecard, integer) IS

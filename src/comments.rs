@@ -38,6 +38,8 @@ COMMENT ON FUNCTION score(scorecard, text, double precision) IS
     'The weighted score of a scorecard, as weighted_score computes it.';
 COMMENT ON FUNCTION coverage(scorecard) IS
     'Weight share of the measured metrics of a scorecard, 0-1.';
+COMMENT ON FUNCTION score_change(scorecard, scorecard, text) IS
+    'Why a score moved between two scorecards of one account: before, after, change, and per metric its part (points), split into sub-score and weight-share effects, with why (sub_score, weight, renormalised, appeared, went_missing).';
 COMMENT ON FUNCTION contributions(scorecard, text) IS
     'Per metric of a scorecard: score, weight, weight share, points and points lost, as jsonb, most points lost first.';
 COMMENT ON FUNCTION weakest(scorecard, integer) IS

@@ -2,6 +2,7 @@
 //! `scorecard(metric, score, weight)` and `rollup(scorecard)` aggregates, and
 //! the accessors `score`, `coverage`, `contributions`, `weakest`.
 
+use health_core::change::ScoreChange;
 use health_core::score::Missing;
 use health_core::scorecard::{contributions_json, coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
@@ -176,6 +177,16 @@ fn contributions(sc: Scorecard, missing: default!(Word, "'renormalize'")) -> Opt
     Some(JsonB(contributions_json(&parts)))
 }
 
+/// Why did the score move from `before` to `after` (two scorecards of one
+/// account)? The change split into per-metric parts that sum to it.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn score_change(before: Scorecard, after: Scorecard, missing: default!(Word, "'renormalize'")) -> Option<JsonB> {
+    const F: &str = "score_change";
+    let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
+    let change = ScoreChange::of(&before.decode(), &after.decode(), policy).or_raise(F)?;
+    Some(JsonB(change.to_json()))
+}
+
 /// The `n` metrics losing the most points.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn weakest(sc: Scorecard, n: default!(i32, 1)) -> Vec<String> {
@@ -193,6 +204,18 @@ mod tests {
     use pgrx::prelude::*;
 
     const ROWS: &str = "(VALUES ('usage', 80.0, 25.0), ('nps', 40.0, 30.0), ('tickets', NULL, 10.0)) t(m, s, w)";
+
+    #[pg_test]
+    fn score_change_parts_sum_to_the_change() {
+        let sums = Spi::get_one::<bool>(
+            r#"SELECT abs((c ->> 'change')::float8 - (SELECT sum((p ->> 'points')::float8) FROM jsonb_array_elements(c -> 'parts') p)) < 1e-9
+                      AND (c ->> 'change')::float8 = -15
+               FROM (SELECT health.score_change('[{"metric": "a", "score": 80, "weight": 1}, {"metric": "b", "score": 40, "weight": 1}]',
+                                                '[{"metric": "a", "score": 50, "weight": 1}, {"metric": "b", "score": 40, "weight": 1}]') AS c) x"#,
+        )
+        .unwrap();
+        assert_eq!(sums, Some(true));
+    }
 
     #[pg_test]
     fn scorecard_accessors() {

@@ -172,3 +172,9 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT '{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "zscore", "mean": 1, "stddev": 1, "clip": 2}}]}'::health.model$$),
     ($$SELECT '{"metrics": [{"name": "a", "weight": 1, "scale": {"method": "zscore", "mean": 1, "stddev": 1}}], "fit": [1]}'::health.model$$)
 ) AS cases(q);
+
+-- score_change: the missing policy is checked, as score's
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.score_change('[{"metric": "a", "score": 1, "weight": 1}]', '[{"metric": "a", "score": 2, "weight": 1}]', 'drop')$$),
+    ($$SELECT health.score_change('[{"metric": "a", "score": 1, "weight": 1}]', '[{"metric": "a", "score": 101, "weight": 1}]')$$)
+) AS cases(q);

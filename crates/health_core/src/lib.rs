@@ -6,10 +6,13 @@
 //!
 //! - [`aggregate`]: the contract of every aggregate's state (start, add a
 //!   row, merge, to and from bytes), implemented for each state.
+//! - [`change`]: why did a score move? The change between two scorecards of
+//!   one account, split into per-metric parts that sum to it.
 //! - [`format`]: format versions of the stored types (what a later release reads).
 //! - [`fused`]: `weighted_score` over `scale_*` calls with constant arguments,
 //!   computed in one call (the planner's rewrite of the wide form).
-//! - [`model`]: scoring models as JSON data: parse, validate, evaluate, explain.
+//! - [`model`]: scoring models as JSON data: parse, validate, evaluate,
+//!   explain, and learn from churn outcomes (`fit_model`).
 //! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
 //! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
 //!   the missing-data policies, the weighted-mean accumulator).
@@ -22,11 +25,13 @@
 //!   score trends and sparklines.
 //! - [`tier`]: health score -> tier label, colour, letter grade.
 //! - [`validate`]: does the score predict churn? AUC, lift, calibration,
-//!   Brier score, logistic regression with suggested weights.
+//!   Brier score, logistic regression with suggested weights (and held to
+//!   non-positive coefficients, for `fit_model`).
 
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod change;
 pub mod error;
 pub mod format;
 pub mod fused;

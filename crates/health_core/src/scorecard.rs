@@ -597,19 +597,21 @@ fn whole_or_float(v: f64) -> Value {
     }
 }
 
+/// A finished scorecard of (metric, score, weight) rows, for tests.
+#[cfg(test)]
+pub(crate) fn card(rows: &[(&str, Option<f64>, f64)]) -> Scorecard {
+    let mut c = Scorecard::new();
+    for &(m, s, w) in rows {
+        c.push(m, s, w).unwrap();
+    }
+    c.finish().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::score::weighted_score;
     use proptest::prelude::*;
-
-    fn card(rows: &[(&str, Option<f64>, f64)]) -> Scorecard {
-        let mut c = Scorecard::new();
-        for &(m, s, w) in rows {
-            c.push(m, s, w).unwrap();
-        }
-        c.finish().unwrap()
-    }
 
     #[test]
     fn score_matches_weighted_score_and_sorts() {
