@@ -307,3 +307,50 @@ CREATE FUNCTION "score_change"("before" scorecard, "after" scorecard, "missing" 
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'score_change_wrapper';
 COMMENT ON FUNCTION score_change(scorecard, scorecard, text) IS
     'Why a score moved between two scorecards of one account: before, after, change, and per metric its part (points), split into sub-score and weight-share effects, with why (sub_score, weight, renormalised, appeared, went_missing).';
+
+-- Tier-change events of an account's score history: tier_changes(at, score,
+-- tier [, as_of, drop_points, drop_window]).
+CREATE FUNCTION "tier_changes_combine"("current" internal, "other" internal) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_combine_wrapper';
+CREATE FUNCTION "tier_changes_serial"("state" internal) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_serial_wrapper';
+CREATE FUNCTION "tier_changes_deserial"("bytes" bytea, "_unused" internal) RETURNS internal
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_deserial_wrapper';
+CREATE FUNCTION "tier_changes_trans"("state" internal, "at" timestamptz, "score" double precision, "tier" TEXT) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_trans_wrapper';
+CREATE FUNCTION "tier_changes_trans_rule"("state" internal, "at" timestamptz, "score" double precision, "tier" TEXT,
+    "as_of" timestamptz, "drop_points" double precision, "drop_window" interval) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_trans_rule_wrapper';
+CREATE FUNCTION "tier_changes_final"("state" internal) RETURNS jsonb
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'tier_changes_final_wrapper';
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text) (
+    sfunc = tier_changes_trans, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text) IS
+    'One account''s score snapshots (at, score, tier) as events, in time order: the first snapshot and every tier change (from, to, delta, direction), as jsonb.';
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text, as_of timestamptz, drop_points double precision, drop_window interval) (
+    sfunc = tier_changes_trans_rule, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamptz, double precision, interval) IS
+    'As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).';
+-- Their support functions, commented as a fresh install comments them.
+DO $comments$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure AS fn, pg_catalog.string_agg(DISTINCT 'step of aggregate ' || a.aggfnoid::regprocedure::text, '; ') AS role
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_aggregate a ON p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn)
+        WHERE p.proname LIKE 'tier\_changes\_%'
+        GROUP BY p.oid
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', f.fn,
+            'Support function: ' || f.role || '; called by PostgreSQL, not directly.');
+    END LOOP;
+END
+$comments$;

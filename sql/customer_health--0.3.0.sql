@@ -167,7 +167,7 @@ AS 'MODULE_PATHNAME', 'color_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_combine
 CREATE  FUNCTION "csat_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -179,7 +179,7 @@ AS 'MODULE_PATHNAME', 'csat_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_deserial
 CREATE  FUNCTION "csat_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -191,7 +191,7 @@ AS 'MODULE_PATHNAME', 'csat_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_final
 CREATE  FUNCTION "csat_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -202,7 +202,7 @@ AS 'MODULE_PATHNAME', 'csat_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_serial
 CREATE  FUNCTION "csat_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -213,7 +213,7 @@ AS 'MODULE_PATHNAME', 'csat_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_trans
 CREATE  FUNCTION "csat_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -226,7 +226,7 @@ AS 'MODULE_PATHNAME', 'csat_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- customer_health::signals::csat_trans_5
 CREATE  FUNCTION "csat_trans_5"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -238,7 +238,7 @@ AS 'MODULE_PATHNAME', 'csat_trans_5_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:76
+-- src/signals.rs:78
 -- requires:
 --   csat_trans
 --   csat_trans_5
@@ -264,7 +264,7 @@ COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answe
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:139
+-- src/signals.rs:141
 -- customer_health::signals::deadline_penalty
 CREATE  FUNCTION "deadline_penalty"(
 	"completed_at" timestamp with time zone, /* Option < TimestampWithTimeZone > */
@@ -604,20 +604,6 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:160
--- customer_health::model::evaluate
--- requires:
---   evaluate_support
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/catalogue.rs:39
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
@@ -628,6 +614,43 @@ CREATE  FUNCTION "model_for"(
 STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:136
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:145
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -642,15 +665,54 @@ AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:28
+-- src/model.rs:160
+-- customer_health::model::evaluate
+-- requires:
+--   evaluate_support
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:51
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
 ) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:105
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -693,31 +755,6 @@ COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:105
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:51
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass, /* TableOid */
-	"profiles" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:233
 -- customer_health::model::explain
 CREATE  FUNCTION "explain"(
@@ -728,43 +765,6 @@ CREATE  FUNCTION "explain"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:226
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:136
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:145
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -829,7 +829,7 @@ COMMENT ON FUNCTION model_to_jsonb(model) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:59
+-- src/signals.rs:61
 -- customer_health::signals::nps_breakdown_final
 CREATE  FUNCTION "nps_breakdown_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -840,7 +840,7 @@ AS 'MODULE_PATHNAME', 'nps_breakdown_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:37
+-- src/signals.rs:39
 -- customer_health::signals::nps_category
 CREATE  FUNCTION "nps_category"(
 	"rating" INT /* i32 */
@@ -851,7 +851,7 @@ AS 'MODULE_PATHNAME', 'nps_category_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
+-- src/signals.rs:44
 -- customer_health::signals::nps_combine
 CREATE  FUNCTION "nps_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -863,7 +863,7 @@ AS 'MODULE_PATHNAME', 'nps_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
+-- src/signals.rs:44
 -- customer_health::signals::nps_deserial
 CREATE  FUNCTION "nps_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -875,7 +875,7 @@ AS 'MODULE_PATHNAME', 'nps_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
+-- src/signals.rs:44
 -- customer_health::signals::nps_final
 CREATE  FUNCTION "nps_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -886,7 +886,7 @@ AS 'MODULE_PATHNAME', 'nps_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
+-- src/signals.rs:44
 -- customer_health::signals::nps_serial
 CREATE  FUNCTION "nps_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -897,7 +897,7 @@ AS 'MODULE_PATHNAME', 'nps_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
+-- src/signals.rs:44
 -- customer_health::signals::nps_trans
 CREATE  FUNCTION "nps_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -909,25 +909,7 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:42
--- requires:
---   nps_trans
---   nps_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:59
+-- src/signals.rs:61
 -- requires:
 --   nps_trans
 --   nps_breakdown_final
@@ -942,6 +924,24 @@ CREATE AGGREGATE nps_breakdown(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:44
+-- requires:
+--   nps_trans
+--   nps_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -980,22 +980,28 @@ AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:74
 -- requires:
---   auc_trans
---   auc_final
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
 --   outcomes_combine
 --   outcomes_serial
 --   outcomes_deserial
 
 
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
     parallel = safe
 );
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1024,32 +1030,26 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:21
 -- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
+--   auc_trans
+--   auc_final
 --   outcomes_combine
 --   outcomes_serial
 --   outcomes_deserial
 
 
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
     parallel = safe
 );
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- customer_health::signals::points_combine
 CREATE  FUNCTION "points_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1061,7 +1061,7 @@ AS 'MODULE_PATHNAME', 'points_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- customer_health::signals::points_deserial
 CREATE  FUNCTION "points_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1073,7 +1073,7 @@ AS 'MODULE_PATHNAME', 'points_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- customer_health::signals::points_final
 CREATE  FUNCTION "points_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1084,7 +1084,7 @@ AS 'MODULE_PATHNAME', 'points_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- customer_health::signals::points_serial
 CREATE  FUNCTION "points_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1095,7 +1095,7 @@ AS 'MODULE_PATHNAME', 'points_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- customer_health::signals::points_trans
 CREATE  FUNCTION "points_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1110,7 +1110,7 @@ AS 'MODULE_PATHNAME', 'points_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:108
+-- src/signals.rs:110
 -- requires:
 --   points_trans
 --   points_final
@@ -1198,17 +1198,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:280
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:286
 -- customer_health::profile::profile_mean
 CREATE  FUNCTION "profile_mean"(
@@ -1228,6 +1217,17 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:280
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1878,29 +1878,6 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:165
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:171
--- customer_health::scorecard::contributions
-CREATE  FUNCTION "contributions"(
-	"sc" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'contributions_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:182
 -- customer_health::scorecard::score_change
 CREATE  FUNCTION "score_change"(
@@ -1935,6 +1912,29 @@ CREATE  FUNCTION "scorecard_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:171
+-- customer_health::scorecard::contributions
+CREATE  FUNCTION "contributions"(
+	"sc" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:165
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2103,7 +2103,7 @@ COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:300
+-- src/signals.rs:364
 -- customer_health::signals::sparkline
 CREATE  FUNCTION "sparkline"(
 	"values" double precision[] /* FloatArray */
@@ -2114,7 +2114,7 @@ AS 'MODULE_PATHNAME', 'sparkline_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
+-- src/signals.rs:300
 -- customer_health::signals::sparkline_agg_final
 CREATE  FUNCTION "sparkline_agg_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2175,7 +2175,111 @@ AS 'MODULE_PATHNAME', 'tier_of_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_combine
+CREATE  FUNCTION "tier_changes_combine"(
+	"current" internal, /* :: pgrx :: Internal */
+	"other" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_combine_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_deserial
+CREATE  FUNCTION "tier_changes_deserial"(
+	"bytes" bytea, /* & [u8] */
+	"_unused" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_deserial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_final
+CREATE  FUNCTION "tier_changes_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_serial
+CREATE  FUNCTION "tier_changes_serial"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_serial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_trans
+CREATE  FUNCTION "tier_changes_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"at" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"score" double precision, /* Option < f64 > */
+	"tier" TEXT /* Option < & str > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- customer_health::signals::tier_changes_trans_rule
+CREATE  FUNCTION "tier_changes_trans_rule"(
+	"state" internal, /* :: pgrx :: Internal */
+	"at" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"score" double precision, /* Option < f64 > */
+	"tier" TEXT, /* Option < & str > */
+	"as_of" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"drop_points" double precision, /* Option < f64 > */
+	"drop_window" interval /* Option < Interval > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'tier_changes_trans_rule_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:264
+-- requires:
+--   tier_changes_trans
+--   tier_changes_trans_rule
+--   tier_changes_final
+--   tier_changes_combine
+--   tier_changes_serial
+--   tier_changes_deserial
+
+
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text) (
+    sfunc = tier_changes_trans, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text) IS
+    'One account''s score snapshots (at, score, tier) as events, in time order: the first snapshot and every tier change (from, to, delta, direction), as jsonb.';
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text, as_of timestamptz, drop_points double precision, drop_window interval) (
+    sfunc = tier_changes_trans_rule, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamptz, double precision, interval) IS
+    'As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:215
 -- customer_health::signals::trend_combine
 CREATE  FUNCTION "trend_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -2187,7 +2291,7 @@ AS 'MODULE_PATHNAME', 'trend_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
+-- src/signals.rs:215
 -- customer_health::signals::trend_deserial
 CREATE  FUNCTION "trend_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -2199,11 +2303,11 @@ AS 'MODULE_PATHNAME', 'trend_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:166
+-- src/signals.rs:168
 -- Trend
 CREATE TYPE Trend;
 
--- src/signals.rs:166
+-- src/signals.rs:168
 -- customer_health::signals::trend_in
 CREATE  FUNCTION "trend_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -2212,7 +2316,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_in_wrapper';
 
--- src/signals.rs:166
+-- src/signals.rs:168
 -- customer_health::signals::trend_out
 CREATE  FUNCTION "trend_out"(
 	"input" Trend /* Trend */
@@ -2221,7 +2325,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_out_wrapper';
 
--- src/signals.rs:166
+-- src/signals.rs:168
 -- Trend
 CREATE TYPE Trend (
 	INTERNALLENGTH = variable,
@@ -2232,62 +2336,7 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:265
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:288
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:283
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:294
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:271
+-- src/signals.rs:335
 -- customer_health::signals::direction
 CREATE  FUNCTION "direction"(
 	"t" Trend, /* Trend */
@@ -2299,7 +2348,29 @@ AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:278
+-- src/signals.rs:329
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:352
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:342
 -- customer_health::signals::decline_streak
 CREATE  FUNCTION "decline_streak"(
 	"t" Trend /* Trend */
@@ -2310,7 +2381,7 @@ AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:259
+-- src/signals.rs:323
 -- customer_health::signals::slope
 CREATE  FUNCTION "slope"(
 	"t" Trend, /* Trend */
@@ -2322,7 +2393,40 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:198
+-- src/signals.rs:347
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:358
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'n_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:215
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:200
 -- customer_health::signals::trend_recv
 CREATE  FUNCTION "trend_recv"(
 	"buffer" internal /* Internal */
@@ -2333,7 +2437,7 @@ AS 'MODULE_PATHNAME', 'trend_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:193
+-- src/signals.rs:195
 -- customer_health::signals::trend_send
 CREATE  FUNCTION "trend_send"(
 	"t" Trend /* Trend */
@@ -2344,7 +2448,7 @@ AS 'MODULE_PATHNAME', 'trend_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:207
+-- src/signals.rs:209
 -- requires:
 --   Trend
 --   trend_recv
@@ -2354,7 +2458,7 @@ ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
+-- src/signals.rs:215
 -- customer_health::signals::trend_serial
 CREATE  FUNCTION "trend_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2365,7 +2469,7 @@ AS 'MODULE_PATHNAME', 'trend_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
+-- src/signals.rs:215
 -- customer_health::signals::trend_trans
 CREATE  FUNCTION "trend_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2378,7 +2482,7 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:213
+-- src/signals.rs:215
 -- requires:
 --   Trend
 --   trend_trans
@@ -2398,7 +2502,7 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:236
+-- src/signals.rs:300
 -- requires:
 --   trend_trans
 --   sparkline_agg_final

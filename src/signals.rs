@@ -1,7 +1,9 @@
 //! SQL wrappers for docs/reference.md §4: `nps`, `nps_breakdown`, `nps_category`,
 //! `csat`, `points`, `deadline_penalty`, the `health.trend` type with its
-//! aggregate and accessors, and `sparkline` (scalar and aggregate).
+//! aggregate and accessors, `sparkline` (scalar and aggregate), and the
+//! `tier_changes` aggregate (events of a score history).
 
+use health_core::events::{EventRule, HistoryRow, Snapshot, TierHistory};
 use health_core::score::CompensatedSum;
 use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Trend as CoreTrend};
 use health_core::HealthError;
@@ -233,6 +235,68 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 "#;
 }
 
+// ---- tier_changes: events of an account's score history ----
+
+const EVENTS: &str = "tier_changes";
+
+fn history_row(
+    at: TimestampWithTimeZone,
+    score: Option<f64>,
+    tier: Option<&str>,
+    as_of: Option<TimestampWithTimeZone>,
+    drop_points: Option<f64>,
+    drop_window: Option<Interval>,
+) -> HistoryRow {
+    HistoryRow {
+        snapshot: Snapshot {
+            at: micros(at, EVENTS, "at"),
+            score,
+            tier: tier.map(str::to_owned),
+        },
+        rule: EventRule {
+            as_of: as_of.map(|t| micros(t, EVENTS, "as_of")),
+            drop_points,
+            drop_window: drop_window.map(|w| w.as_micros().clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64),
+        },
+    }
+}
+
+aggregate! {
+    aggregate "tier_changes", state TierHistory;
+    defines support (tier_changes_combine, tier_changes_serial, tier_changes_deserial);
+    transition tier_changes_trans(at: Option<TimestampWithTimeZone>, score: Option<f64>, tier: Option<&str>) {
+        Some(history_row(at?, score, tier, None, None, None))
+    }
+    transition tier_changes_trans_rule(
+        at: Option<TimestampWithTimeZone>, score: Option<f64>, tier: Option<&str>,
+        as_of: Option<TimestampWithTimeZone>, drop_points: Option<f64>, drop_window: Option<Interval>
+    ) {
+        Some(history_row(at?, score, tier, as_of, drop_points, drop_window))
+    }
+    finalize tier_changes_final(history) -> JsonB {
+        if history.rows() == 0 {
+            return None;
+        }
+        Some(JsonB(history.events_json()))
+    }
+    sql "tier_changes" r#"
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text) (
+    sfunc = tier_changes_trans, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text) IS
+    'One account''s score snapshots (at, score, tier) as events, in time order: the first snapshot and every tier change (from, to, delta, direction), as jsonb.';
+CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text, as_of timestamptz, drop_points double precision, drop_window interval) (
+    sfunc = tier_changes_trans_rule, stype = internal, combinefunc = tier_changes_combine,
+    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamptz, double precision, interval) IS
+    'As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).';
+"#;
+}
+
 aggregate! {
     aggregate "sparkline", state CoreTrend;
     shares support (trend_combine, trend_serial, trend_deserial);
@@ -307,6 +371,17 @@ fn sparkline(values: FloatArray) -> String {
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;
+
+    #[pg_test]
+    fn tier_changes_finds_the_change() {
+        let events = Spi::get_one::<String>(
+            "SELECT string_agg(e ->> 'event' || ':' || coalesce(e ->> 'to', '-'), ',')
+             FROM jsonb_array_elements((SELECT health.tier_changes(t, s, health.tier(s))
+                                        FROM (VALUES (timestamptz '2026-01-01', 80.0::float8), ('2026-02-01', 50)) v(t, s))) e",
+        )
+        .unwrap();
+        assert_eq!(events.as_deref(), Some("first:healthy,tier_change:neutral"));
+    }
 
     #[pg_test]
     fn nps_and_csat() {

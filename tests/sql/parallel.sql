@@ -83,6 +83,8 @@ INSERT INTO par_queries VALUES
      FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),
  ('fit_model: the whole model, to the bit, with 3-fold cross-validation',
   $$SELECT md5(health.fit_model(account::text, metrics, churned, '{"folds": 3, "l2": 0.01}')::text) FROM par_wide$$),
+ ('tier_changes per account, with drops and disappearance',
+  $$SELECT md5(string_agg(account || ':' || e::text, ',' ORDER BY account)) FROM (SELECT account, health.tier_changes(timestamptz '2026-01-01' + (substr(metric, 8) || ' days')::interval, score, health.tier(coalesce(score, 50)), '2026-02-01', 10, '5 days') AS e FROM par_metrics GROUP BY account) x$$),
  ('fit_weights, named, NULL scores skipped or neutral',
   $$SELECT string_agg(round(((f -> 'weights_by_name' ->> 'score')::float8)::numeric, 8) || ' ' || (f ->> 'rows') || ' ' || (f ->> 'rows_skipped') || ' ' || (f ->> 'values_imputed'), ' | ' ORDER BY p)
      FROM (SELECT p, health.fit_weights(ARRAY[score, weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2, 1, '{score,weight}', p) AS f

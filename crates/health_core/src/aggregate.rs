@@ -11,6 +11,7 @@
 //! extension as one allocation in the aggregate's memory; a state that owns
 //! vectors grows inside that memory too.
 
+use crate::events::{HistoryRow, TierHistory};
 use crate::model::{LearnRow, Learner};
 use crate::profile::Profile;
 use crate::score::{CompensatedSum, WeightedMean};
@@ -232,6 +233,14 @@ macro_rules! row_keeping_state {
 
 row_keeping_state!(Design);
 row_keeping_state!(Learner);
+row_keeping_state!(TierHistory);
+
+/// `tier_changes`: one snapshot of an account.
+impl Accumulate<HistoryRow> for TierHistory {
+    fn add_row(&mut self, row: HistoryRow) -> Result<()> {
+        TierHistory::add_row(self, row)
+    }
+}
 
 /// `fit_weights`: one row of its arguments.
 impl Accumulate<FitRow> for Design {

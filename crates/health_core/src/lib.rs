@@ -8,6 +8,8 @@
 //!   row, merge, to and from bytes), implemented for each state.
 //! - [`change`]: why did a score move? The change between two scorecards of
 //!   one account, split into per-metric parts that sum to it.
+//! - [`events`]: tier-change events of an account's score history (first
+//!   snapshot, tier changes, drops within a tier, disappearance).
 //! - [`format`]: format versions of the stored types (what a later release reads).
 //! - [`fused`]: `weighted_score` over `scale_*` calls with constant arguments,
 //!   computed in one call (the planner's rewrite of the wide form).
@@ -33,6 +35,7 @@
 pub mod aggregate;
 pub mod change;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod fused;
 pub mod model;
