@@ -10,6 +10,7 @@
 use serde_json::{json, Value};
 
 use crate::error::{finite, num, HealthError, Result};
+use crate::format::ByteReader;
 use crate::resources;
 use crate::signals::format_timestamp;
 
@@ -141,45 +142,34 @@ impl TierHistory {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<TierHistory> {
         let bad = || HealthError::text(format!("invalid tier_changes state of {} bytes", bytes.len()));
-        let mut at = 0usize;
-        let mut take = |n: usize| -> Result<&[u8]> {
-            let s = bytes.get(at..at.checked_add(n).ok_or_else(bad)?).ok_or_else(bad)?;
-            at += n;
-            Ok(s)
-        };
-        let word = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or([0; 8]));
-        let flags = take(1)?[0];
-        let (as_of, drop_points, drop_window) = (
-            word(take(8)?) as i64,
-            f64::from_bits(word(take(8)?)),
-            word(take(8)?) as i64,
-        );
+        let mut r = ByteReader::new(bytes, bad);
+        let flags = r.u8()?;
+        let (as_of, drop_points, drop_window) = (r.u64()? as i64, r.f64()?, r.u64()? as i64);
         let rule = (flags & 1 != 0).then_some(EventRule {
             as_of: (flags & 2 != 0).then_some(as_of),
             drop_points: (flags & 4 != 0).then_some(drop_points),
             drop_window: (flags & 8 != 0).then_some(drop_window),
         });
-        let n = word(take(8)?) as usize;
+        let n = r.u64()? as usize;
         if n > bytes.len() {
             return Err(bad());
         }
         let mut snapshots = Vec::new();
         resources::reserve(&mut snapshots, n, STATE)?;
         for _ in 0..n {
-            let t = word(take(8)?) as i64;
-            let score = f64::from_bits(word(take(8)?));
-            let len = u32::from_le_bytes(take(4)?.try_into().unwrap_or([0; 4])) as usize;
-            let tier = match len {
+            let at = r.u64()? as i64;
+            let score = r.f64()?;
+            let tier = match r.u32()? as usize {
                 0 => None,
-                len => Some(std::str::from_utf8(take(len - 1)?).map_err(|_| bad())?.to_owned()),
+                len => Some(std::str::from_utf8(r.take(len - 1)?).map_err(|_| bad())?.to_owned()),
             };
             snapshots.push(Snapshot {
-                at: t,
+                at,
                 score: (!score.is_nan()).then_some(score),
                 tier,
             });
         }
-        if at != bytes.len() {
+        if !r.at_end() {
             return Err(bad());
         }
         Ok(TierHistory { snapshots, rule })

@@ -15,6 +15,63 @@
 
 use crate::error::{HealthError, Result};
 
+/// Reads little-endian fields from the front of a stored or serialised
+/// form. A read past the end is the error `truncated` makes, so each form
+/// keeps its own message.
+pub struct ByteReader<'a, E> {
+    bytes: &'a [u8],
+    pos: usize,
+    truncated: E,
+}
+
+impl<'a, E: Fn() -> HealthError> ByteReader<'a, E> {
+    pub fn new(bytes: &'a [u8], truncated: E) -> Self {
+        ByteReader {
+            bytes,
+            pos: 0,
+            truncated,
+        }
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(&self.truncated)?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        b.copy_from_slice(self.take(N)?);
+        Ok(b)
+    }
+
+    pub fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    pub fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    pub fn f64(&mut self) -> Result<f64> {
+        Ok(f64::from_le_bytes(self.array()?))
+    }
+
+    /// Every byte has been read.
+    pub fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+}
+
 /// The header's last byte.
 const MARK: u8 = 0xFF;
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Number, Value};
 
 use crate::error::{check_score, check_weight, finite, num, ErrorKind, HealthError, Result};
-use crate::format::SCORECARD;
+use crate::format::{ByteReader, SCORECARD};
 use crate::resources;
 use crate::score::{check_min_coverage, CompensatedSum, Missing, Totals};
 
@@ -187,7 +187,7 @@ impl Scorecard {
     /// without decoding names: what `score()` and `coverage()` need.
     pub fn totals_of_bytes(bytes: &[u8]) -> Result<Totals> {
         let (_, bytes) = SCORECARD.payload(bytes)?;
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = ByteReader::new(bytes, || corrupt("truncated"));
         let n = r.u32()? as usize;
         let mut t = Totals::default();
         for _ in 0..n {
@@ -298,7 +298,7 @@ impl Scorecard {
     /// through `recv`). Order and uniqueness are the caller's concern.
     pub fn from_bytes(bytes: &[u8]) -> Result<Scorecard> {
         let (_, bytes) = SCORECARD.payload(bytes)?;
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = ByteReader::new(bytes, || corrupt("truncated"));
         let n = r.u32()? as usize;
         if n > bytes.len() / 20 {
             return Err(corrupt("metric count larger than the data"));
@@ -320,7 +320,7 @@ impl Scorecard {
             let score = if score.is_nan() { None } else { Some(score) };
             card.push(name, score, weight)?;
         }
-        if r.pos != bytes.len() {
+        if !r.at_end() {
             return Err(corrupt("trailing bytes"));
         }
         Ok(card)
@@ -412,34 +412,6 @@ impl Scorecard {
 
 fn corrupt(what: &str) -> HealthError {
     HealthError::text(format!("invalid binary scorecard: {what}"))
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or_else(|| corrupt("truncated"))?;
-        let out = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(out)
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(self.take(4)?);
-        Ok(u32::from_le_bytes(b))
-    }
-    fn f64(&mut self) -> Result<f64> {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(self.take(8)?);
-        Ok(f64::from_le_bytes(b))
-    }
 }
 
 /// A scorecard's score from its totals (shared by the decoded and the
@@ -536,7 +508,7 @@ impl Rollup {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Rollup> {
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = ByteReader::new(bytes, || corrupt("truncated"));
         let n = r.u32()?;
         let mut out = Rollup::new();
         for _ in 0..n {
@@ -548,9 +520,7 @@ impl Rollup {
                 sum: r.f64()?,
                 compensation: r.f64()?,
             };
-            let mut m = [0u8; 8];
-            m.copy_from_slice(r.take(8)?);
-            let measured = u64::from_le_bytes(m);
+            let measured = r.u64()?;
             let weight = finite("weight", r.f64()?)?;
             out.metrics.insert(name, RollupEntry { sum, measured, weight });
         }

@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value};
 use super::evaluate::closest;
 use super::*;
 use crate::error::{num, HealthError, Result};
+use crate::format::ByteReader;
 use crate::normalise::{self, DEFAULT_CLIP};
 use crate::resources::{self, Ticker};
 use crate::tier::CUTOFF_TOLERANCE;
@@ -503,28 +504,22 @@ impl Learner {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Learner> {
         let bad = || HealthError::text(format!("invalid fit_model state of {} bytes", bytes.len()));
-        let mut at = 0usize;
-        let mut take = |n: usize| -> Result<&[u8]> {
-            let slice = bytes.get(at..at.checked_add(n).ok_or_else(bad)?).ok_or_else(bad)?;
-            at += n;
-            Ok(slice)
-        };
+        let mut r = ByteReader::new(bytes, bad);
         let mut learner = Learner::default();
-        let word = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or([0; 8]));
-        let names = word(take(8)?) as usize;
+        let names = r.u64()? as usize;
         for _ in 0..names {
-            let len = word(take(8)?) as usize;
-            let name = std::str::from_utf8(take(len)?).map_err(|_| bad())?.to_owned();
+            let len = r.u64()? as usize;
+            let name = std::str::from_utf8(r.take(len)?).map_err(|_| bad())?.to_owned();
             learner.intern(&name)?;
         }
         if learner.names.len() != names {
             return Err(bad()); // a name twice
         }
-        learner.options = match word(take(8)?) as usize {
+        learner.options = match r.u64()? as usize {
             0 => None,
-            n => Some(std::str::from_utf8(take(n - 1)?).map_err(|_| bad())?.to_owned()),
+            n => Some(std::str::from_utf8(r.take(n - 1)?).map_err(|_| bad())?.to_owned()),
         };
-        let rows = word(take(8)?) as usize;
+        let rows = r.u64()? as usize;
         if rows > bytes.len() {
             return Err(bad());
         }
@@ -533,11 +528,11 @@ impl Learner {
         let mut ticker = Ticker::default();
         for _ in 0..rows {
             ticker.tick();
-            learner.keys.push(word(take(8)?));
-            learner.ends.push(word(take(8)?));
+            learner.keys.push(r.u64()?);
+            learner.ends.push(r.u64()?);
         }
-        learner.churned.extend(take(rows)?.iter().map(|&b| b != 0));
-        let entries = word(take(8)?) as usize;
+        learner.churned.extend(r.take(rows)?.iter().map(|&b| b != 0));
+        let entries = r.u64()? as usize;
         if entries > bytes.len() {
             return Err(bad());
         }
@@ -545,17 +540,14 @@ impl Learner {
         resources::reserve(&mut learner.value, entries, STATE)?;
         for _ in 0..entries {
             ticker.tick();
-            let entry = take(12)?;
-            let metric = u32::from_le_bytes(entry[..4].try_into().unwrap_or([0; 4]));
+            let metric = r.u32()?;
             if metric as usize >= names {
                 return Err(bad());
             }
             learner.metric.push(metric);
-            learner
-                .value
-                .push(f64::from_le_bytes(entry[4..].try_into().unwrap_or([0; 8])));
+            learner.value.push(r.f64()?);
         }
-        if at != bytes.len()
+        if !r.at_end()
             || learner.ends.windows(2).any(|w| w[0] > w[1])
             || learner.ends.last().is_some_and(|&e| e as usize != entries)
         {
