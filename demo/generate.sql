@@ -67,6 +67,8 @@ AS $$ SELECT least(1, greatest(0, t.health + t.drift * (date '2026-11-01' - d) /
 CREATE TABLE demo.accounts AS
 SELECT account_id,
        'Account ' || lpad(account_id::text, 7, '0') AS name,
+       -- the account's id in the CRM (Salesforce-style: 001 + 15 characters)
+       '001' || upper(substr(md5(:seed || '/' || account_id), 1, 15)) AS crm_id,
        NULL::int AS parent_account_id,
        segment,
        plan,

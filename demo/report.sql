@@ -112,3 +112,22 @@ SELECT model, count(*) AS held_out_accounts, round(health.auc(score, churned)::n
 FROM held_out,
      LATERAL (VALUES ('hand-written (demo.metric_config)', hand_score), ('learned by fit_model', learned_score)) AS s(model, score)
 GROUP BY model ORDER BY model;
+
+\echo '== Alerts the last refresh queued (demo.alert_outbox; examples/alerts/listener.py delivers them) =='
+SELECT event, coalesce(direction, '') AS direction, count(*) AS alerts, count(delivered_at) AS delivered,
+       sum((payload ->> 'arr')::numeric) AS arr
+FROM (SELECT o.*, o.payload ->> 'direction' AS direction FROM demo.alert_outbox o
+      WHERE o.at = (SELECT max(at) FROM demo.alert_outbox)) last_refresh
+GROUP BY event, direction ORDER BY event, direction;
+
+\echo '== The ten largest accounts among them: what moved the score, and the next step =='
+SELECT payload ->> 'account_id' AS account_id, event,
+       concat_ws(' -> ', payload ->> 'previous_tier', payload ->> 'tier') AS tiers,
+       payload ->> 'score' AS score, payload ->> 'delta' AS delta,
+       (SELECT string_agg(format('%s %s', m ->> 'metric', m ->> 'points'), ', ')
+        FROM jsonb_array_elements(payload -> 'moved_by') AS m) AS moved_by,
+       payload ->> 'suggested_action' AS next_step
+FROM demo.alert_outbox
+WHERE at = (SELECT max(at) FROM demo.alert_outbox) AND payload ->> 'direction' IS DISTINCT FROM 'up'
+ORDER BY (payload ->> 'arr')::numeric DESC, alert_id
+LIMIT 10;

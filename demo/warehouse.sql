@@ -243,26 +243,33 @@ CREATE TABLE demo.score_history (
     scored_at  timestamptz NOT NULL,
     score      float8,
     tier       text,
+    card       health.scorecard,  -- what the score was made of: why it moved (health.score_change)
     PRIMARY KEY (account_id, scored_at)
 );
 INSERT INTO demo.score_history
-SELECT account_id, measured_at::timestamp AT TIME ZONE 'UTC', s, health.tier(s)
+SELECT account_id, measured_at::timestamp AT TIME ZONE 'UTC', health.score(card, min_coverage => 0.6),
+       health.tier(health.score(card, min_coverage => 0.6)), card
 FROM (SELECT m.account_id, m.measured_at,
-             health.score(health.scorecard(c.metric, demo.subscore(c, m.value), c.weight), min_coverage => 0.6) AS s
+             health.scorecard(c.metric, demo.subscore(c, m.value), c.weight) AS card
       FROM demo.metric_snapshots m JOIN demo.metric_config c USING (metric)
       WHERE m.measured_at < (SELECT as_of FROM demo.generation)
       GROUP BY m.account_id, m.measured_at) monthly
-WHERE s IS NOT NULL;
+WHERE health.score(card, min_coverage => 0.6) IS NOT NULL;
 
 -- Writes the scores of demo.scored_accounts into the history, dated by the
 -- day the metrics were measured (running it twice a day changes nothing).
+-- The scorecard is rebuilt from the view's explanation (its metrics, sub-scores
+-- and weights), so it is the one the materialized score was computed from.
 -- Returns the number of rows written.
 CREATE FUNCTION demo.snapshot_scores() RETURNS bigint LANGUAGE sql AS $$
     WITH written AS (
-        INSERT INTO demo.score_history (account_id, scored_at, score, tier)
-        SELECT account_id, metrics_as_of::timestamp AT TIME ZONE 'UTC', score, tier
-        FROM demo.scored_accounts WHERE score IS NOT NULL
-        ON CONFLICT (account_id, scored_at) DO UPDATE SET score = excluded.score, tier = excluded.tier
+        INSERT INTO demo.score_history (account_id, scored_at, score, tier, card)
+        SELECT s.account_id, s.metrics_as_of::timestamp AT TIME ZONE 'UTC', s.score, s.tier,
+               (SELECT health.scorecard(c ->> 'metric', (c ->> 'score')::float8, (c ->> 'weight')::float8)
+                FROM jsonb_array_elements(s.explanation) AS c)
+        FROM demo.scored_accounts s WHERE s.score IS NOT NULL
+        ON CONFLICT (account_id, scored_at)
+            DO UPDATE SET score = excluded.score, tier = excluded.tier, card = excluded.card
         RETURNING 1)
     SELECT count(*) FROM written
 $$;
@@ -277,6 +284,19 @@ BEGIN
     REFRESH MATERIALIZED VIEW CONCURRENTLY demo.scored_accounts;
     PERFORM demo.snapshot_scores();
 END $$;
+
+-- The scores shaped for a CRM import (HubSpot companies, Salesforce
+-- accounts): the CRM's own account id, plain text and numbers, the time in
+-- ISO 8601 UTC. Export with
+--   \copy (SELECT * FROM demo.crm_export ORDER BY external_id) TO 'health_scores.csv' WITH (FORMAT csv, HEADER)
+-- (docs/acting-on-scores.md maps each column to a CRM field).
+CREATE VIEW demo.crm_export AS
+SELECT a.crm_id AS external_id, a.name AS account_name,
+       s.score AS health_score, s.tier AS health_tier, s.color AS health_color, s.grade AS health_grade,
+       s.weakest_metrics,
+       to_char(s.refreshed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS health_updated_at
+FROM demo.scored_accounts s JOIN demo.accounts a USING (account_id)
+WHERE s.score IS NOT NULL;
 
 -- Each account's trend over the snapshots.
 CREATE VIEW demo.account_trends AS

@@ -10,26 +10,42 @@
               psql, jsonb as text
   html        demo/html_report.py rendered by headless Chromium shows the
               numbers of the SQL report
-  dbt         examples/dbt: `dbt build` (models + tests); its scores equal
-              the extension's scored view for every account
+  dbt         examples/dbt, built on the dbt package dbt/customer_health
+              (dbt deps from a local path, dbt build as a plain role): its
+              scores, tiers, weakest metrics and explanations equal the
+              extension's scored view for every account; the package's
+              generic tests pass there and fail on bad rows
   lookml      examples/looker: every dimension's SQL runs against the view,
               as the BI service account
   schedule    pg_cron refreshes the scores on schedule
   concurrent  a REFRESH ... CONCURRENTLY in progress does not block readers,
               who keep seeing the previous rows until it commits
+  alerts      examples/alerts: a refresh queues one alert per tier change in
+              the outbox and announces it with NOTIFY; the listener, as a
+              plain role, POSTs each to a local webhook exactly once, also
+              when the webhook was down for an attempt and across a restart
+              (SIGTERM) and a kill (SIGKILL) of the listener
+  crm         demo.crm_export through \copy to CSV: header, quoting of
+              commas, quotes and line breaks, UTF-8, and back into a table
+              unchanged
 
 Prints one "ok"/"FAILED" line per check, then "integration: N passed, M failed".
 """
 import argparse
 import csv
 import html.parser
+import http.server
 import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
+
+import psycopg
 
 
 # The roles BI tools and dbt log in as: no superuser, no grant on schema
@@ -37,6 +53,7 @@ import time
 # warehouse, and for dbt the right to create its own schema.
 BI_ROLE = "ch_bi_service"
 DBT_ROLE = "ch_dbt_runner"
+ALERTS_ROLE = "ch_alert_listener"
 
 
 class Run:
@@ -121,10 +138,11 @@ class Run:
 
         # The database the rest of the checks use: scripts/integration made
         # it fresh before pg_cron's scheduler started (cron.database_name).
-        for step, path, variables in (("generate", "generate.sql", {"accounts": 1000, "seed": 42}),
-                                      ("score", "warehouse.sql", {}), ("schedule", "schedule.sql", {})):
-            r = self.run_file(self.path("demo", path), **variables)
-            if not self.check(f"warehouse: demo/{path} runs", r.returncode == 0, r.stderr.strip()[-300:]):
+        for path, variables in (("demo/generate.sql", {"accounts": 1000, "seed": 42}),
+                                ("demo/warehouse.sql", {}), ("examples/alerts/outbox.sql", {}),
+                                ("demo/schedule.sql", {})):
+            r = self.run_file(self.path(*path.split("/")), **variables)
+            if not self.check(f"warehouse: {path} runs", r.returncode == 0, r.stderr.strip()[-300:]):
                 return False
         self.check("warehouse: the BI and dbt roles are plain LOGIN roles (no superuser, no CREATEDB, no CREATEROLE)",
                    self.plain_roles(), f"{BI_ROLE}, {DBT_ROLE}")
@@ -279,9 +297,15 @@ class Run:
                    PGDATABASE=self.a.db, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
         project = self.path("examples", "dbt")
         target = os.path.join(self.a.work, "dbt-target")
-        r = subprocess.run([os.path.join(self.a.venv, "bin", "dbt"), "build", "--project-dir", project,
-                            "--profiles-dir", project, "--target-path", target, "--no-use-colors",
-                            "--log-path", os.path.join(self.a.work, "dbt-logs")],
+        common = ["--project-dir", project, "--profiles-dir", project, "--no-use-colors",
+                  "--log-path", os.path.join(self.a.work, "dbt-logs")]
+        dbt = os.path.join(self.a.venv, "bin", "dbt")
+        r = subprocess.run([dbt, "deps"] + common, capture_output=True, text=True, env=env, cwd=self.a.work)
+        installed = os.path.exists(os.path.join(project, "dbt_packages", "customer_health", "dbt_project.yml"))
+        if not self.check("dbt: dbt deps installs the customer_health package from its local path (packages.yml)",
+                          r.returncode == 0 and installed, r.stdout[-300:] if r.returncode else ""):
+            return
+        r = subprocess.run([dbt, "build", "--target-path", target] + common,
                            capture_output=True, text=True, env=env, cwd=self.a.work)
         summary = [l for l in r.stdout.splitlines() if "PASS=" in l]
         if not self.check(f"dbt: dbt build (models and their tests) succeeds as {DBT_ROLE}", r.returncode == 0,
@@ -291,15 +315,55 @@ class Run:
             results = json.load(f)["results"]
         models = [x for x in results if x["unique_id"].startswith("model.")]
         tests = [x for x in results if x["unique_id"].startswith("test.")]
-        self.check("dbt: 3 models built, every data test passes",
+        package_tests = [x for x in tests if x["unique_id"].split(".")[2].startswith("customer_health_")]
+        self.check("dbt: 3 models built, every data test passes, the package's generic tests among them",
                    len(models) == 3 and all(x["status"] == "success" for x in models)
-                   and len(tests) >= 15 and all(x["status"] == "pass" for x in tests),
-                   f"{len(models)} models, {len(tests)} tests")
-        same = self.sql("""SELECT count(*), count(*) FILTER (WHERE d.score IS NOT DISTINCT FROM s.score
-                                                          AND d.tier IS NOT DISTINCT FROM s.tier)
+                   and len(tests) >= 20 and all(x["status"] == "pass" for x in tests) and len(package_tests) == 9,
+                   f"{len(models)} models, {len(tests)} tests, {len(package_tests)} of them the package's")
+        same = self.sql("""SELECT count(*),
+                                  count(*) FILTER (WHERE d.score IS NOT DISTINCT FROM s.score AND d.tier IS NOT DISTINCT FROM s.tier
+                                                   AND d.color IS NOT DISTINCT FROM s.color AND d.grade IS NOT DISTINCT FROM s.grade),
+                                  count(*) FILTER (WHERE d.weakest_metrics IS NOT DISTINCT FROM s.weakest_metrics
+                                                   AND d.explanation IS NOT DISTINCT FROM s.explanation)
                            FROM analytics.account_scores d JOIN demo.scored_accounts s USING (account_id)""")[0]
-        self.check("dbt: its scores and tiers equal the extension's scored view for every account",
+        self.check("dbt: its scores, tiers, colours and grades equal the extension's scored view for every account",
                    same[0] == same[1] == "1000", f"{same[1]} of {same[0]} equal")
+        self.check("dbt: its weakest metrics and explanations (package macros) equal the view's for every account",
+                   same[0] == same[2] == "1000", f"{same[2]} of {same[0]} equal")
+        # The generic tests fail where they should: a score out of range, a tier that is not the score's.
+        bad = {"health_score": "select 1 as id, 100.5::numeric as score, 'healthy'::text as tier",
+               "tier_matches_score": "select 1 as id, 55.0::numeric as score, 'healthy'::text as tier"}
+        caught = {}
+        for name, body in bad.items():
+            probe = os.path.join(self.a.work, f"dbt-probe-{name}")
+            os.makedirs(os.path.join(probe, "models"), exist_ok=True)
+            with open(os.path.join(probe, "dbt_project.yml"), "w") as f:
+                f.write("name: probe\nversion: '1.0.0'\nconfig-version: 2\nprofile: customer_health\n")
+            with open(os.path.join(probe, "packages.yml"), "w") as f:
+                f.write(f"packages:\n  - local: {self.path('dbt', 'customer_health')}\n")
+            with open(os.path.join(probe, "models", "probe.sql"), "w") as f:
+                f.write(body + "\n")
+            test = ("customer_health.health_score" if name == "health_score"
+                    else "customer_health.tier_matches_score: {score_column: score, precision: 0.1}")
+            column = "score" if name == "health_score" else "tier"
+            with open(os.path.join(probe, "models", "schema.yml"), "w") as f:
+                f.write(f"version: 2\nmodels:\n  - name: probe\n    columns:\n      - name: {column}\n"
+                        f"        tests:\n          - {test}\n")
+            args = ["--project-dir", probe, "--profiles-dir", project, "--no-use-colors",
+                    "--log-path", os.path.join(probe, "logs")]
+            subprocess.run([dbt, "deps"] + args, capture_output=True, text=True, env=env, cwd=probe)
+            r = subprocess.run([dbt, "build", "--target-path", os.path.join(probe, "target")] + args,
+                               capture_output=True, text=True, env=env, cwd=probe)
+            caught[name] = r.returncode != 0 and "FAIL 1" in r.stdout
+        self.check("dbt: the package's tests fail on a score of 100.5 and on tier 'healthy' for a score of 55",
+                   all(caught.values()), json.dumps(caught))
+        with open(os.path.join(probe, "models", "probe.sql"), "w") as f:
+            f.write("select {{ customer_health.sub_score('logins', {'method': 'linaer', 'lo': 0, 'hi': 20}) }} as s\n")
+        r = subprocess.run([dbt, "compile", "--target-path", os.path.join(probe, "target")] + args,
+                           capture_output=True, text=True, env=env, cwd=probe)
+        said = [l.strip() for l in r.stdout.splitlines() if "customer_health.sub_score" in l]
+        self.check("dbt: a metric config with an unknown method stops the compile with a message naming it",
+                   r.returncode != 0 and said and "method must be one of" in said[0], said[0] if said else r.stdout[-300:])
 
     # -- LookML ---------------------------------------------------------------
     def lookml(self):
@@ -374,6 +438,52 @@ print(json.dumps({"view": view["name"], "table": view["sql_table_name"], "fields
                    and abs(float(history) - float(live)) < 0.05,
                    f"after {time.time() - t0:.0f} s: materialized {now}, run status {runs}, history {history}")
 
+    # -- CRM hand-off ---------------------------------------------------------
+    CRM_NAMES = {"Müller, Söhne & Co. KG": "commas and UTF-8", 'The "Quoted" Company': "double quotes",
+                 "株式会社サンプル": "CJK", "Line\nBreak Ltd": "a line break", " Spaces ": "leading and trailing spaces"}
+
+    def crm(self):
+        accounts = [int(r[0]) for r in self.sql("SELECT account_id FROM demo.crm_export JOIN demo.accounts "
+                                                "ON crm_id = external_id ORDER BY account_id LIMIT 5")]
+        with psycopg.connect(f"host=127.0.0.1 port={self.a.port} dbname={self.a.db} user=postgres", autocommit=True) as c:
+            for account, name in zip(accounts, self.CRM_NAMES):
+                c.execute("UPDATE demo.accounts SET name = %s WHERE account_id = %s", (name, account))
+        path = os.path.join(self.a.work, "health_scores.csv")
+        export = (f"\\copy (SELECT * FROM demo.crm_export ORDER BY external_id) TO '{path}' "
+                  "WITH (FORMAT csv, HEADER, ENCODING 'UTF8')")
+        r = subprocess.run(self.psql_args(user=BI_ROLE) + ["-q", "-c", export], capture_output=True, text=True)
+        if not self.check(f"crm: the \\copy recipe writes the CSV as {BI_ROLE}", r.returncode == 0, r.stderr.strip()[-300:]):
+            return
+        raw = open(path, "rb").read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            self.check("crm: the file is UTF-8", False, str(err))
+            return
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        header = ["external_id", "account_name", "health_score", "health_tier", "health_color", "health_grade",
+                  "weakest_metrics", "health_updated_at"]
+        self.check("crm: the header names the CRM columns", rows[0] == header, str(rows[0]))
+        with psycopg.connect(f"host=127.0.0.1 port={self.a.port} dbname={self.a.db} user={BI_ROLE}") as c:
+            want = [["" if v is None else str(v) for v in row]
+                    for row in c.execute("SELECT * FROM demo.crm_export ORDER BY external_id")]
+        names = {row[1] for row in rows[1:]}
+        self.check("crm: every row reads back equal to the view, the awkward names byte for byte",
+                   rows[1:] == want and set(self.CRM_NAMES) <= names,
+                   f"{len(rows) - 1} rows; names with {', '.join(self.CRM_NAMES.values())}")
+        self.check("crm: fields with commas, quotes or line breaks are quoted, quotes doubled (RFC 4180)",
+                   '"Müller, Söhne & Co. KG"' in text and '"The ""Quoted"" Company"' in text
+                   and '"Line\nBreak Ltd"' in text)
+        back = (f"CREATE TEMP TABLE crm_back AS SELECT * FROM demo.crm_export LIMIT 0;\n"
+                f"\\copy crm_back FROM '{path}' WITH (FORMAT csv, HEADER, ENCODING 'UTF8')\n"
+                "SELECT (SELECT count(*) FROM crm_back), (SELECT count(*) FROM demo.crm_export),"
+                " (SELECT count(*) FROM (TABLE crm_back EXCEPT ALL TABLE demo.crm_export) d)"
+                " + (SELECT count(*) FROM (TABLE demo.crm_export EXCEPT ALL TABLE crm_back) d);\n")
+        r = subprocess.run(self.psql_args(user=BI_ROLE) + ["-q", "--csv", "-t"], input=back, capture_output=True, text=True)
+        counts = r.stdout.strip().split(",") if r.returncode == 0 else [r.stderr.strip()[-200:]]
+        self.check("crm: loaded back with \\copy FROM, the table equals the view (no row or value changed)",
+                   len(counts) == 3 and counts[0] == counts[1] and counts[2] == "0", f"rows back, rows, differences: {counts}")
+
     # -- readers during a concurrent refresh ----------------------------------
     def concurrent(self):
         account = self.value("SELECT max(account_id) FROM demo.scored_accounts WHERE score > 60")
@@ -421,6 +531,225 @@ COMMIT;
                    f"during {during[1]}, after {after} (live {live}, before {before})")
 
 
+class Webhook:
+    """An HTTP receiver on 127.0.0.1 that records every POST (its
+    Idempotency-Key and JSON body); it can go down and come back on its port."""
+
+    def __init__(self):
+        self.posts, self.lock, self.server, self.port = [], threading.Lock(), None, 0
+        # hold_next: keep the next request waiting (after recording it) until release is set
+        self.hold_next, self.held, self.release = False, threading.Event(), threading.Event()
+
+    def start(self):
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with hook.lock:
+                    hook.posts.append((self.headers.get("Idempotency-Key"), body))
+                    hold, hook.hold_next = hook.hold_next, False
+                if hold:
+                    hook.held.set()
+                    hook.release.wait(60)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        server, self.server = self.server, None
+        if server:
+            server.shutdown()
+            server.server_close()
+
+    def keys(self):
+        with self.lock:
+            return [k for k, _ in self.posts]
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/customer-health"
+
+
+class Alerts:
+    """examples/alerts end to end: the refresh queues and announces alerts, the
+    listener delivers them to a Webhook."""
+
+    def __init__(self, run):
+        self.run, self.a = run, run.a
+        self.hook = Webhook()
+        self.listener = None
+        self.log = open(os.path.join(self.a.work, "alert-listener.log"), "a")
+        self.dsn = f"host=127.0.0.1 port={self.a.port} dbname={self.a.db}"
+
+    def start_listener(self):
+        self.listener = subprocess.Popen(
+            [sys.executable, self.run.path("examples", "alerts", "listener.py"), "--dsn", f"{self.dsn} user={ALERTS_ROLE}",
+             "--webhook", self.hook.url, "--backoff-base", "1", "--poll", "2"], stdout=self.log, stderr=self.log)
+
+    def outbox(self):
+        return self.run.sql("SELECT alert_id, account_id, event, to_tier, attempts, delivered_at IS NOT NULL, last_error "
+                            "FROM demo.alert_outbox ORDER BY alert_id")
+
+    def wait(self, condition, seconds=60):
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            if condition():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def undelivered(self):
+        return int(self.run.value("SELECT count(*) FROM demo.alert_outbox WHERE delivered_at IS NULL"))
+
+    def healthy_accounts(self, n):
+        """Accounts healthy (score above 80) now and at the previous snapshot, not yet degraded."""
+        return [int(r[0]) for r in self.run.sql(f"""
+            SELECT h.account_id FROM demo.score_history h
+            JOIN demo.score_history p ON p.account_id = h.account_id
+             AND p.scored_at = (SELECT max(scored_at) FROM demo.score_history WHERE scored_at < h.scored_at)
+            WHERE h.scored_at = (SELECT max(scored_at) FROM demo.score_history)
+              AND h.score > 80 AND p.tier = 'healthy'
+              AND h.account_id NOT IN (SELECT account_id FROM demo.alert_outbox)
+            ORDER BY h.account_id LIMIT {n}""")]
+
+    def degrade_and_refresh(self, accounts, listen=None):
+        """Zeroes three usage metrics of each account, then runs the nightly
+        refresh; returns the outbox rows it added and the notifications heard."""
+        last = int(self.run.value("SELECT coalesce(max(alert_id), 0) FROM demo.alert_outbox"))
+        for account in accounts:
+            self.run.sql(self.run.degrade(account))
+        self.run.sql("CALL demo.refresh_scores()")
+        heard = []
+        if listen is not None:
+            heard = [json.loads(n.payload) for n in listen.notifies(timeout=5, stop_after=len(accounts))]
+        added = self.run.sql(f"""SELECT alert_id, account_id, event, payload FROM demo.alert_outbox
+                                 WHERE alert_id > {last} ORDER BY alert_id""")
+        return added, heard
+
+    def exactly_once(self, ids):
+        keys = self.hook.keys()
+        return all(keys.count(f"customer-health-alert-{i}") == 1 for i in ids)
+
+    def check(self):
+        run = self.run
+        run.sql(f"""DO $$ BEGIN
+                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ALERTS_ROLE}') THEN CREATE ROLE {ALERTS_ROLE} LOGIN; END IF;
+                    END $$;
+                    GRANT USAGE ON SCHEMA demo TO {ALERTS_ROLE};
+                    GRANT SELECT, UPDATE (attempts, next_attempt_at, last_error, delivered_at) ON demo.alert_outbox TO {ALERTS_ROLE}""")
+        # Settle what earlier checks changed, so the next refresh queues only what this test does.
+        run.sql("CALL demo.refresh_scores()")
+        again = int(run.value("SELECT demo.queue_alerts()"))
+        run.check("alerts: queuing twice for the same snapshot adds nothing", again == 0, f"{again} added")
+
+        self.hook.start()
+        self.start_listener()
+        queued = self.outbox()
+        ok = self.wait(lambda: self.undelivered() == 0)
+        got = {k: b for k, b in self.hook.posts}
+        want = {f"customer-health-alert-{r[0]}": json.loads(p) for r, (p,) in
+                zip(queued, run.sql("SELECT jsonb_build_object('alert_id', alert_id) || payload FROM demo.alert_outbox ORDER BY alert_id"))}
+        run.check(f"alerts: the listener (a plain role) delivers the {len(queued)} queued alerts, each exactly once, "
+                  "with the outbox's payload in a Slack-style body",
+                  ok and self.exactly_once(r[0] for r in queued) and len(self.hook.posts) == len(queued)
+                  and all(got[k]["alert"] == v and got[k]["text"] for k, v in want.items()),
+                  f"{len(self.hook.posts)} POSTs for {len(queued)} alerts")
+
+        # A refresh after new data: one tier-change alert per degraded account, announced by NOTIFY.
+        accounts = self.healthy_accounts(3)
+        with psycopg.connect(self.dsn + " user=postgres", autocommit=True) as listen:
+            listen.execute("LISTEN customer_health_alert")
+            added, heard = self.degrade_and_refresh(accounts, listen)
+        live = {int(r[0]): (r[1], r[2]) for r in run.sql(
+            f"SELECT account_id, tier, (health.weakest(card, 1))[1] FROM demo.account_health WHERE account_id IN ({','.join(map(str, accounts))})")}
+        actions = dict(run.sql("SELECT metric, action FROM demo.alert_playbook"))
+        payloads = [json.loads(r[3]) for r in added]
+        run.check("alerts: the refresh queues one tier_change per degraded account, healthy to its new tier",
+                  sorted(int(r[1]) for r in added) == sorted(accounts)
+                  and all(p["event"] == "tier_change" and p["previous_tier"] == "healthy"
+                          and p["tier"] == live[p["account_id"]][0] and p["direction"] == "down" for p in payloads),
+                  "; ".join(f"{p['account_id']}: {p['previous_tier']} -> {p['tier']} ({p['delta']})" for p in payloads))
+        usage = {"active_days_30d", "feature_adoption", "seats_used_pct"}
+        run.check("alerts: each says which metrics moved it (the zeroed ones) and the playbook's action for its weakest metric",
+                  all(p["moved_by"] and {m["metric"] for m in p["moved_by"]} <= usage
+                      and all(m["points"] < 0 for m in p["moved_by"])
+                      and p["weakest_metric"] == live[p["account_id"]][1]
+                      and p["suggested_action"] == actions[p["weakest_metric"]] for p in payloads),
+                  "; ".join(f"{p['account_id']}: {[m['metric'] for m in p['moved_by']]}, weakest {p['weakest_metric']}"
+                            for p in payloads))
+        run.check("alerts: NOTIFY customer_health_alert carried each new alert, with its alert_id, once the refresh committed",
+                  sorted(h["alert_id"] for h in heard) == sorted(int(r[0]) for r in added)
+                  and all(h["account_id"] in accounts for h in heard), f"{len(heard)} notifications")
+        ids = [int(r[0]) for r in added]
+        run.check("alerts: the listener delivers them at once, exactly once",
+                  self.wait(lambda: self.exactly_once(ids), 20), f"alert ids {ids}")
+
+        # The webhook is down for a delivery attempt: the alert waits and is retried.
+        self.hook.stop()
+        added, _ = self.degrade_and_refresh(self.healthy_accounts(2))
+        ids = [int(r[0]) for r in added]
+        failed = self.wait(lambda: all(r[4] != "0" and r[5] == "f" and r[6] for r in self.outbox() if int(r[0]) in ids), 30)
+        errors = {r[6] for r in self.outbox() if int(r[0]) in ids}
+        self.hook.start()
+        delivered = self.wait(lambda: self.exactly_once(ids) and self.undelivered() == 0, 60)
+        attempts = [int(r[4]) for r in self.outbox() if int(r[0]) in ids]
+        run.check("alerts: with the webhook down, the attempt fails and is recorded; when it is back, each alert arrives exactly once",
+                  len(ids) == 2 and failed and delivered and all(a >= 2 for a in attempts),
+                  f"errors {sorted(errors)}; attempts {attempts}")
+
+        # The listener stops (SIGTERM), then is killed (SIGKILL): alerts queued meanwhile wait in the outbox.
+        for how in (signal.SIGTERM, signal.SIGKILL):
+            self.listener.send_signal(how)
+            code = self.listener.wait(timeout=30)
+            added, _ = self.degrade_and_refresh(self.healthy_accounts(2))
+            ids = [int(r[0]) for r in added]
+            waiting = self.undelivered()
+            self.start_listener()
+            delivered = self.wait(lambda: self.exactly_once(ids) and self.undelivered() == 0, 60)
+            run.check(f"alerts: queued while the listener was down ({how.name}, exit {code}), delivered exactly once after its restart",
+                      len(ids) == 2 and waiting == 2 and delivered, f"{waiting} waiting, alert ids {ids}")
+
+        rows = self.outbox()
+        keys = self.hook.keys()
+        run.check("alerts: over the whole run every alert in the outbox was POSTed exactly once and marked delivered",
+                  len(keys) == len(rows) == len(set(keys)) and all(r[5] == "t" for r in rows)
+                  and set(keys) == {f"customer-health-alert-{r[0]}" for r in rows},
+                  f"{len(rows)} alerts, {len(keys)} POSTs")
+
+        # The one window the outbox cannot close: the listener dies after the
+        # webhook took the alert but before the delivery was committed. The
+        # alert is sent again with the same Idempotency-Key.
+        self.hook.hold_next = True
+        added, _ = self.degrade_and_refresh(self.healthy_accounts(1))
+        posted = self.hook.held.wait(30)
+        self.listener.kill()
+        self.listener.wait(timeout=30)
+        self.hook.release.set()
+        self.start_listener()
+        key = f"customer-health-alert-{added[0][0]}" if added else None
+        delivered = self.wait(lambda: self.undelivered() == 0 and self.hook.keys().count(key) == 2, 60)
+        row = [r for r in self.outbox() if added and r[0] == added[0][0]]
+        run.check("alerts: killed between the webhook's answer and the commit, the listener resends the alert "
+                  "with the same Idempotency-Key (one alert to a receiver that keeps the keys)",
+                  posted and delivered and row and row[0][5] == "t" and row[0][4] == "1",
+                  f"{self.hook.keys().count(key)} POSTs with key {key}; attempts recorded {row[0][4] if row else None}")
+
+    def close(self):
+        if self.listener and self.listener.poll() is None:
+            self.listener.terminate()
+            self.listener.wait(timeout=30)
+        self.hook.stop()
+        self.log.close()
+
+
 def main():
     p = argparse.ArgumentParser()
     for name in ("root", "host", "port", "db", "venv", "work"):
@@ -434,6 +763,12 @@ def main():
             run.lookml()
             run.schedule()
             run.concurrent()
+            alerts = Alerts(run)
+            try:
+                alerts.check()
+            finally:
+                alerts.close()
+            run.crm()
     except Exception as err:  # a crash is a failure, reported with the others
         run.check("integration: the checks ran to the end", False, f"{type(err).__name__}: {err}")
     print(f"integration: {run.passed} passed, {run.failed} failed")

@@ -179,9 +179,10 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.score_change('[{"metric": "a", "score": 1, "weight": 1}]', '[{"metric": "a", "score": 101, "weight": 1}]')$$)
 ) AS cases(q);
 
--- tier_changes: a drop rule needs a positive window, rules must agree across rows, timestamps are finite
+-- tier_changes: a drop rule needs both points and a positive window, rules must agree across rows, timestamps are finite
 SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.tier_changes(now(), 50, 'a', NULL, 5, NULL)$$),
+    ($$SELECT health.tier_changes(now(), 50, 'a', NULL, NULL, '1 day')$$),
     ($$SELECT health.tier_changes(now(), 50, 'a', NULL, -5, '1 day')$$),
     ($$SELECT health.tier_changes(t, 50, 'a', NULL, CASE WHEN t < '2026-02-01' THEN 5 ELSE 6 END, '1 day') FROM (VALUES (timestamptz '2026-01-01'), ('2026-03-01')) v(t)$$),
     ($$SELECT health.tier_changes('infinity', 50, 'a')$$)

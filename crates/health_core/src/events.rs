@@ -43,6 +43,9 @@ impl EventRule {
                     "drop_window must be a positive interval when drop_points is given",
                 ));
             }
+        } else if self.drop_window.is_some() {
+            // A window alone would silently find no drops.
+            return Err(HealthError::invalid("drop_points must be given with drop_window"));
         }
         Ok(())
     }
@@ -430,5 +433,13 @@ mod tests {
             e.message,
             "drop_window must be a positive interval when drop_points is given"
         );
+        let e = EventRule {
+            as_of: None,
+            drop_points: None,
+            drop_window: Some(DAY),
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(e.message, "drop_points must be given with drop_window");
     }
 }

@@ -1,7 +1,0 @@
--- Fails for rows whose value lies outside [min_value, max_value] (NULLs pass:
--- not_null says whether they are allowed).
-{% test between(model, column_name, min_value, max_value) %}
-select {{ column_name }}
-from {{ model }}
-where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
-{% endtest %}
