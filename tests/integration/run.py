@@ -25,6 +25,11 @@
               plain role, POSTs each to a local webhook exactly once, also
               when the webhook was down for an attempt and across a restart
               (SIGTERM) and a kill (SIGKILL) of the listener
+  sharded     examples/sharded: a coordinator and two shards (postgres_fdw
+              partitions): scoring, trends and profiles run on the shards
+              (EXPLAIN VERBOSE shows the extension in the remote SQL) and equal
+              the single-server answers for every account; family rollups
+              across shards; the pg_cron refresh reads through the shards
   crm         demo.crm_export through \copy to CSV: header, quoting of
               commas, quotes and line breaks, UTF-8, and back into a table
               unchanged
@@ -484,6 +489,125 @@ print(json.dumps({"view": view["name"], "table": view["sql_table_name"], "fields
         self.check("crm: loaded back with \\copy FROM, the table equals the view (no row or value changed)",
                    len(counts) == 3 and counts[0] == counts[1] and counts[2] == "0", f"rows back, rows, differences: {counts}")
 
+    # -- sharded ---------------------------------------------------------------
+    def sharded(self):
+        port = int(self.a.port) + 10
+        env = dict(os.environ, SHARDED_PORT=str(port), SHARDED_ACCOUNTS="1000", SHARDED_SEED="42")
+        script = self.path("examples", "sharded", "run")
+        subprocess.run([script, "stop"], capture_output=True, text=True, env=env)  # fresh clusters, on this port
+        t0 = time.time()
+        r = subprocess.run([script], capture_output=True, text=True, env=env)
+        if not self.check("sharded: examples/sharded/run starts a coordinator and two shards and loads them",
+                          r.returncode == 0, f"{time.time() - t0:.0f} s" if r.returncode == 0 else r.stderr[-400:]):
+            return
+        try:
+            self.sharded_checks(port)
+        finally:
+            subprocess.run([script, "stop"], capture_output=True, text=True, env=env)
+
+    def sharded_checks(self, port):
+        db = "customer_health_sharded"
+        dsn = f"host=127.0.0.1 port={port} dbname={db}"
+
+        def rows(query, user="postgres"):
+            with psycopg.connect(f"{dsn} user={user}", autocommit=True) as c:
+                cur = c.execute(query)
+                return cur.fetchall() if cur.description else []
+
+        def remote_sql(query):
+            plan = [r[0] for r in rows("EXPLAIN (VERBOSE, COSTS OFF) " + query)]
+            return [l.split("Remote SQL: ", 1)[1] for l in plan if "Remote SQL: " in l], plan
+
+        split = dict(rows("""SELECT CASE tableoid WHEN 'sharded.accounts_1'::regclass THEN 1 ELSE 2 END, count(*)
+                              FROM sharded.accounts GROUP BY 1"""))
+        self.check("sharded: the accounts are hash-partitioned over both shards",
+                   set(split) == {1, 2} and sum(split.values()) == 1000 and min(split.values()) > 300, str(split))
+        remote, plan = remote_sql("SELECT * FROM sharded.account_scores")
+        wanted = ["health.scorecard(", "health.scale_bands(", "health.score(", "health.tier(", "health.weakest(", "GROUP BY"]
+        self.check("sharded: EXPLAIN (VERBOSE) of the per-account scores sends scorecard, score, tier and weakest "
+                   "to each shard in one remote aggregate query, scanned asynchronously",
+                   len(remote) == 2 and all(w in q for q in remote for w in wanted)
+                   and sum("Async Foreign Scan" in l for l in plan) == 2,
+                   "Remote SQL: " + remote[0][:90] + " ... " + remote[0][-60:] if remote else "no remote SQL")
+        same = rows("""SELECT count(*), count(*) FILTER (WHERE s.score IS NOT DISTINCT FROM h.score AND s.tier IS NOT DISTINCT FROM h.tier
+                                                   AND s.color IS NOT DISTINCT FROM h.color AND s.grade IS NOT DISTINCT FROM h.grade
+                                                   AND s.coverage = h.coverage AND s.weakest = h.weakest
+                                                   AND s.card::text = h.card::text)
+                       FROM sharded.account_scores s FULL JOIN demo.account_health h USING (account_id)""")[0]
+        self.check("sharded: scorecards, scores, tiers, colours, grades, coverage and weakest metrics equal the single server's for every account",
+                   same == (1000, 1000), f"{same[1]} of {same[0]} equal")
+        remote, _ = remote_sql("SELECT * FROM sharded.account_trends")
+        same = rows("""SELECT count(*), count(*) FILTER (WHERE s.trend::text = d.trend::text AND s.sparkline = d.sparkline AND s.events = d.events)
+                       FROM sharded.account_trends s FULL JOIN (
+                            SELECT account_id, health.trend(scored_at, score) AS trend, health.sparkline(scored_at, score) AS sparkline,
+                                   health.tier_changes(scored_at, score, tier) AS events
+                            FROM demo.score_history GROUP BY account_id) d USING (account_id)""")[0]
+        self.check("sharded: trends, sparklines and tier-change events run on the shards and equal the single server's for every account",
+                   len(remote) == 2 and all("health.trend(" in q and "health.tier_changes(" in q for q in remote)
+                   and same == (1000, 1000), f"{same[1]} of {same[0]} equal")
+        remote, _ = remote_sql("SELECT * FROM sharded.segment_profiles")
+        profiles = rows("""
+            SELECT count(*),
+                   count(*) FILTER (WHERE health.profile_count(s.profile) = health.profile_count(d.profile)
+                                     AND (SELECT bool_and(health.quantile(s.profile, q) = health.quantile(d.profile, q))
+                                          FROM unnest('{0,0.1,0.25,0.37,0.5,0.75,0.9,1}'::float8[]) q)
+                                     AND (SELECT bool_and(health.percentile_rank(v, s.profile) = health.percentile_rank(v, d.profile))
+                                          FROM unnest('{0,1,5,10,20,50,85,100}'::float8[]) v)),
+                   max(abs(health.profile_mean(s.profile) - health.profile_mean(d.profile))
+                       / greatest(1, abs(health.profile_mean(d.profile)))),
+                   max(abs(health.profile_stddev(s.profile) - health.profile_stddev(d.profile))
+                       / greatest(1, health.profile_stddev(d.profile)))
+            FROM sharded.segment_profiles s FULL JOIN demo.segment_profiles d USING (segment, metric)""")[0]
+        self.check("sharded: per-segment profiles built on each shard (join and aggregate in the remote SQL) and merged "
+                   "with rollup equal the single server's: counts, quantiles and ranks exactly, mean and stddev to rounding",
+                   len(remote) == 2 and all("health.profile(" in q and "JOIN" in q for q in remote)
+                   and profiles[0] == profiles[1] == 21 and profiles[2] < 1e-12 and profiles[3] < 1e-12,
+                   f"{profiles[1]} of {profiles[0]} profiles; mean and stddev differ by at most "
+                   f"{max(profiles[2], profiles[3]):.1e} (relative)")
+        families = rows("""
+            SELECT count(*), count(*) FILTER (WHERE s.card::text = d.card::text AND s.score IS NOT DISTINCT FROM d.score),
+                   (SELECT count(*) FROM (SELECT coalesce(parent_account_id, account_id) FROM sharded.accounts
+                                          WHERE parent_account_id IS NOT NULL
+                                             OR account_id IN (SELECT parent_account_id FROM sharded.accounts)
+                                          GROUP BY 1 HAVING count(DISTINCT tableoid) > 1) x)
+            FROM sharded.family_scores s FULL JOIN (
+                 SELECT coalesce(a.parent_account_id, a.account_id) AS parent_account_id, health.rollup(h.card) AS card,
+                        round(health.score(health.rollup(h.card))::numeric, 1) AS score
+                 FROM demo.accounts a JOIN demo.account_health h USING (account_id)
+                 WHERE a.parent_account_id IS NOT NULL
+                    OR a.account_id IN (SELECT parent_account_id FROM demo.accounts WHERE parent_account_id IS NOT NULL)
+                 GROUP BY 1) d USING (parent_account_id)""")[0]
+        self.check("sharded: family scorecards (parent and subsidiaries) rolled up across shards equal the single server's",
+                   families[0] == families[1] and families[0] >= 10 and families[2] >= 1,
+                   f"{families[1]} of {families[0]} families equal, {families[2]} of them span both shards")
+        rows(f"""DO $$ BEGIN
+                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BI_ROLE}') THEN CREATE ROLE {BI_ROLE} LOGIN; END IF;
+                   END $$; GRANT ch_analyst TO {BI_ROLE}""")
+        analyst = rows("""SELECT (SELECT count(*) FROM sharded.scored_accounts),
+                                 (SELECT count(score) FROM sharded.account_scores)""", user=BI_ROLE)[0]
+        self.check(f"sharded: a plain role ({BI_ROLE}, member of ch_analyst) reads the scores, live through the shards and materialized",
+                   analyst == (1000, 1000), str(analyst))
+        # The scheduled refresh on the coordinator reads through the shards:
+        # change an account's metrics on its shard, let pg_cron refresh.
+        account = rows("SELECT min(account_id) FROM sharded.scored_accounts WHERE score > 60")[0][0]
+        before = rows(f"SELECT score FROM sharded.scored_accounts WHERE account_id = {account}")[0][0]
+        rows(f"""UPDATE sharded.metric_snapshots SET value = 0 WHERE account_id = {account} AND measured_at = '2026-11-01'
+                 AND metric IN ('active_days_30d', 'feature_adoption', 'seats_used_pct')""")
+        live = rows(f"SELECT score FROM sharded.account_scores WHERE account_id = {account}")[0][0]
+        rows("SELECT cron.schedule('sharded integration test', '* * * * *', "
+             "'REFRESH MATERIALIZED VIEW CONCURRENTLY sharded.scored_accounts')")
+        t0 = time.time()
+        now = before
+        while time.time() - t0 < 100 and now == before:
+            time.sleep(2)
+            now = rows(f"SELECT score FROM sharded.scored_accounts WHERE account_id = {account}")[0][0]
+        status = rows("""SELECT d.status FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+                         WHERE j.jobname = 'sharded integration test'""")
+        rows("SELECT cron.unschedule('sharded integration test')")
+        self.check("sharded: pg_cron on the coordinator refreshes the scored materialized view through the shards",
+                   now == live and live < before and ("succeeded",) in status,
+                   f"account {account}: {before} -> {now} after {time.time() - t0:.0f} s (live {live}), runs {status}")
+
     # -- readers during a concurrent refresh ----------------------------------
     def concurrent(self):
         account = self.value("SELECT max(account_id) FROM demo.scored_accounts WHERE score > 60")
@@ -769,6 +893,7 @@ def main():
             finally:
                 alerts.close()
             run.crm()
+            run.sharded()
     except Exception as err:  # a crash is a failure, reported with the others
         run.check("integration: the checks ran to the end", False, f"{type(err).__name__}: {err}")
     print(f"integration: {run.passed} passed, {run.failed} failed")
