@@ -4,7 +4,18 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS customer_health CASCADE;  -- pick up a freshly installed build
 CREATE EXTENSION customer_health;
-DROP TABLE IF EXISTS bench_wide, bench_long, bench_models;
+DROP TABLE IF EXISTS bench_wide, bench_long, bench_models, bench_hash_int8, bench_hash_int4;
+
+-- A shard of the sharded benchmark (bench/sharded.sql) keeps only the
+-- accounts that hash to it: -v part_modulus=2 -v part_remainder=0|1 (the
+-- coordinator's hash partitioning of account_id). Default: every account.
+\if :{?part_modulus}
+\else
+  \set part_modulus 1
+  \set part_remainder 0
+\endif
+CREATE TABLE bench_hash_int8 (account_id bigint) PARTITION BY HASH (account_id);
+CREATE TABLE bench_hash_int4 (account_id int) PARTITION BY HASH (account_id);
 
 -- Ten raw metrics per account; metrics 8-10 are "lower is better" (tickets,
 -- days late, resolution hours). Values spill beyond [lo, hi] so clamping works.
@@ -20,7 +31,8 @@ SELECT a AS account_id,
        (a * 86028121 % 12)::float8        AS m8,   -- open tickets, range 0..10, lower is better
        (a * 104395301 % 61)::float8       AS m9,   -- days late, range 0..45, lower is better
        (a * 122949823 % 97)::float8       AS m10   -- resolution hours, range 0..72, lower is better
-FROM generate_series(1::bigint, :accounts) AS a;
+FROM generate_series(1::bigint, :accounts) AS a
+WHERE satisfies_hash_partition('bench_hash_int8'::regclass, :part_modulus, :part_remainder, a);
 
 -- The same accounts in long form, with the sub-scores already normalised
 -- (the long-form benchmark measures the weighting, not the normalising).
@@ -28,7 +40,8 @@ CREATE TABLE bench_long AS
 SELECT account_id, 'metric_' || lpad(m::text, 2, '0') AS metric,
        ((account_id * 2654435761 + m * 40503) % 10001) / 100.0::float8 AS score,
        (ARRAY[25, 20, 15, 10, 10, 5, 5, 4, 3, 3])[m]::float8 AS weight
-FROM generate_series(1, :accounts) AS account_id, generate_series(1, 10) AS m;
+FROM generate_series(1, :accounts) AS account_id, generate_series(1, 10) AS m
+WHERE satisfies_hash_partition('bench_hash_int4'::regclass, :part_modulus, :part_remainder, account_id);
 
 -- The same ten-metric score as a model (bench/models.sql, bench/parallel.sql).
 CREATE TABLE bench_models (name text PRIMARY KEY, model health.model);

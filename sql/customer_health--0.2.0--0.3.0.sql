@@ -337,16 +337,138 @@ CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text,
 );
 COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamptz, double precision, interval) IS
     'As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).';
--- Their support functions, commented as a fresh install comments them.
+
+-- Validation across servers: the stored type outcomes (the (score, churned)
+-- pairs of auc, lift and calibration as a value), its aggregates
+-- outcomes(score, churned) and rollup(outcomes), and auc, lift and
+-- calibration of a stored value.
+CREATE TYPE outcomes;
+CREATE FUNCTION "outcomes_in"("input" cstring) RETURNS outcomes
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_in_wrapper';
+CREATE FUNCTION "outcomes_out"("input" outcomes) RETURNS cstring
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_out_wrapper';
+CREATE TYPE outcomes (
+    INTERNALLENGTH = variable, INPUT = outcomes_in, OUTPUT = outcomes_out, STORAGE = extended
+);
+CREATE FUNCTION "outcomes_recv"("buffer" internal) RETURNS outcomes
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_recv_wrapper';
+CREATE FUNCTION "outcomes_send"("o" outcomes) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_send_wrapper';
+ALTER TYPE outcomes SET (RECEIVE = outcomes_recv, SEND = outcomes_send);
+COMMENT ON TYPE outcomes IS
+    'Scores and churn outcomes of a population (distinct scores with their counts, per outcome), from the outcomes aggregate: merge with rollup(), read with auc(), lift(), calibration().';
+CREATE FUNCTION "outcomes_final"("state" internal) RETURNS outcomes
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_final_wrapper';
+CREATE FUNCTION "outcomes_trans"("state" internal, "score" double precision, "churned" bool) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_trans_wrapper';
+CREATE FUNCTION "outcomes_rollup_trans"("state" internal, "o" outcomes) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_rollup_trans_wrapper';
+CREATE AGGREGATE outcomes(score double precision, churned boolean) (
+    sfunc = outcomes_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE outcomes(double precision, boolean) IS
+    'The (score, churned) pairs of a group as a health.outcomes value (rows with a NULL skipped): build it where the rows are, merge with rollup(), read with auc(), lift(), calibration().';
+CREATE AGGREGATE rollup(o outcomes) (
+    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(outcomes) IS
+    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
+CREATE FUNCTION "auc"("o" outcomes) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'auc_of_outcomes_wrapper';
+CREATE FUNCTION "lift"("o" outcomes, "fraction" double precision DEFAULT 0.1) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'lift_of_outcomes_wrapper';
+CREATE FUNCTION "calibration"("o" outcomes, "buckets" INT DEFAULT 10) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'calibration_of_outcomes_wrapper';
+COMMENT ON FUNCTION auc(outcomes) IS
+    'Exact ROC AUC of stored outcomes: the auc aggregate over the same rows.';
+COMMENT ON FUNCTION lift(outcomes, double precision) IS
+    'Lift of the lowest-scored fraction (default 0.1) of stored outcomes: the lift aggregate over the same rows.';
+COMMENT ON FUNCTION calibration(outcomes, integer) IS
+    'Calibration buckets (default 10) of stored outcomes: the calibration aggregate over the same rows.';
+-- Survey answers across servers: the stored type responses (how many
+-- answers gave each rating), its aggregates responses(rating) and
+-- rollup(responses), and nps, nps_breakdown and csat of a stored value.
+CREATE TYPE responses;
+CREATE FUNCTION "responses_in"("input" cstring) RETURNS responses
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_in_wrapper';
+CREATE FUNCTION "responses_out"("input" responses) RETURNS cstring
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_out_wrapper';
+CREATE TYPE responses (
+    INTERNALLENGTH = variable, INPUT = responses_in, OUTPUT = responses_out, STORAGE = extended
+);
+CREATE FUNCTION "responses_recv"("buffer" internal) RETURNS responses
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_recv_wrapper';
+CREATE FUNCTION "responses_send"("r" responses) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_send_wrapper';
+ALTER TYPE responses SET (RECEIVE = responses_recv, SEND = responses_send);
+COMMENT ON TYPE responses IS
+    'Survey answers as how many of each rating (0-100), from the responses aggregate: merge with rollup(), read with nps(), nps_breakdown(), csat().';
+CREATE FUNCTION "responses_combine"("current" internal, "other" internal) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_combine_wrapper';
+CREATE FUNCTION "responses_serial"("state" internal) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_serial_wrapper';
+CREATE FUNCTION "responses_deserial"("bytes" bytea, "_unused" internal) RETURNS internal
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_deserial_wrapper';
+CREATE FUNCTION "responses_trans"("state" internal, "rating" INT) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_trans_wrapper';
+CREATE FUNCTION "responses_rollup_trans"("state" internal, "r" responses) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_rollup_trans_wrapper';
+CREATE FUNCTION "responses_final"("state" internal) RETURNS responses
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_final_wrapper';
+CREATE AGGREGATE responses(rating integer) (
+    sfunc = responses_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE responses(integer) IS
+    'Survey answers (ratings 0-100, NULLs skipped) as a health.responses value: build it where the answers are, merge with rollup(), read with nps(), nps_breakdown(), csat().';
+CREATE AGGREGATE rollup(r responses) (
+    sfunc = responses_rollup_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(responses) IS
+    'Merges survey answers (shards, segments, months): nps, nps_breakdown and csat of the result equal the aggregates over all the answers.';
+CREATE FUNCTION "nps"("r" responses) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'nps_of_responses_wrapper';
+CREATE FUNCTION "nps_breakdown"("r" responses) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
+CREATE FUNCTION "csat"("r" responses, "scale" INT DEFAULT 5) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'csat_of_responses_wrapper';
+COMMENT ON FUNCTION nps(responses) IS
+    'Net Promoter Score of stored answers: the nps aggregate over the same answers (ratings must be 0-10).';
+COMMENT ON FUNCTION nps_breakdown(responses) IS
+    'Counts and shares of promoters, passives and detractors of stored answers: the nps_breakdown aggregate over the same answers.';
+COMMENT ON FUNCTION csat(responses, integer) IS
+    'CSAT of stored answers on a 1..scale survey (default 5): the csat aggregate over the same answers.';
+
+-- The support functions of tier_changes, outcomes and responses, commented as a fresh
+-- install comments them.
 DO $comments$
 DECLARE
     f record;
 BEGIN
     FOR f IN
-        SELECT p.oid::regprocedure AS fn, pg_catalog.string_agg(DISTINCT 'step of aggregate ' || a.aggfnoid::regprocedure::text, '; ') AS role
+        SELECT p.oid::regprocedure AS fn, pg_catalog.string_agg(DISTINCT r.role, '; ') AS role
         FROM pg_catalog.pg_proc p
-        JOIN pg_catalog.pg_aggregate a ON p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn)
-        WHERE p.proname LIKE 'tier\_changes\_%'
+        JOIN LATERAL (
+            SELECT 'step of aggregate ' || a.aggfnoid::regprocedure::text AS role
+            FROM pg_catalog.pg_aggregate a
+            WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn)
+            UNION ALL
+            SELECT 'input/output function of type ' || t.oid::regtype::text
+            FROM pg_catalog.pg_type t
+            WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend)
+        ) r ON true
+        WHERE (p.proname LIKE 'tier\_changes\_%' OR p.proname LIKE 'responses\_%'
+               OR p.proname IN ('outcomes_in', 'outcomes_out', 'outcomes_recv', 'outcomes_send', 'outcomes_final',
+                                'outcomes_trans', 'outcomes_rollup_trans', 'outcomes_combine', 'outcomes_serial',
+                                'outcomes_deserial'))
+          AND p.pronamespace = 'health'::regnamespace
         GROUP BY p.oid
     LOOP
         EXECUTE pg_catalog.format('COMMENT ON FUNCTION %s IS %L', f.fn,

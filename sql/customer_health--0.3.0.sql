@@ -16,7 +16,7 @@ COMMENT ON FUNCTION weighted_score_fused(text, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:28
 -- customer_health::validate::auc_final
 CREATE  FUNCTION "auc_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -27,7 +27,7 @@ AS 'MODULE_PATHNAME', 'auc_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:28
 -- customer_health::validate::auc_trans
 CREATE  FUNCTION "auc_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -40,7 +40,7 @@ AS 'MODULE_PATHNAME', 'auc_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- customer_health::validate::brier_combine
 CREATE  FUNCTION "brier_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -52,7 +52,7 @@ AS 'MODULE_PATHNAME', 'brier_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- customer_health::validate::brier_deserial
 CREATE  FUNCTION "brier_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -64,7 +64,7 @@ AS 'MODULE_PATHNAME', 'brier_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- customer_health::validate::brier_final
 CREATE  FUNCTION "brier_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -75,7 +75,7 @@ AS 'MODULE_PATHNAME', 'brier_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- customer_health::validate::brier_serial
 CREATE  FUNCTION "brier_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -86,7 +86,7 @@ AS 'MODULE_PATHNAME', 'brier_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- customer_health::validate::brier_trans
 CREATE  FUNCTION "brier_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -99,7 +99,7 @@ AS 'MODULE_PATHNAME', 'brier_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:111
+-- src/validate.rs:237
 -- requires:
 --   brier_trans
 --   brier_final
@@ -117,7 +117,7 @@ COMMENT ON AGGREGATE brier(double precision, boolean) IS 'Mean squared differenc
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:81
 -- customer_health::validate::calibration_final
 CREATE  FUNCTION "calibration_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -128,7 +128,7 @@ AS 'MODULE_PATHNAME', 'calibration_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:81
 -- customer_health::validate::calibration_trans
 CREATE  FUNCTION "calibration_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -142,7 +142,7 @@ AS 'MODULE_PATHNAME', 'calibration_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:81
 -- customer_health::validate::calibration_trans_default
 CREATE  FUNCTION "calibration_trans_default"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -167,7 +167,7 @@ AS 'MODULE_PATHNAME', 'color_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_combine
 CREATE  FUNCTION "csat_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -179,7 +179,7 @@ AS 'MODULE_PATHNAME', 'csat_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_deserial
 CREATE  FUNCTION "csat_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -191,7 +191,7 @@ AS 'MODULE_PATHNAME', 'csat_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_final
 CREATE  FUNCTION "csat_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -202,7 +202,7 @@ AS 'MODULE_PATHNAME', 'csat_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_serial
 CREATE  FUNCTION "csat_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -213,7 +213,7 @@ AS 'MODULE_PATHNAME', 'csat_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_trans
 CREATE  FUNCTION "csat_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -226,7 +226,7 @@ AS 'MODULE_PATHNAME', 'csat_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- customer_health::signals::csat_trans_5
 CREATE  FUNCTION "csat_trans_5"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -238,7 +238,7 @@ AS 'MODULE_PATHNAME', 'csat_trans_5_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:78
+-- src/signals.rs:79
 -- requires:
 --   csat_trans
 --   csat_trans_5
@@ -264,7 +264,7 @@ COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answe
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:141
+-- src/signals.rs:264
 -- customer_health::signals::deadline_penalty
 CREATE  FUNCTION "deadline_penalty"(
 	"completed_at" timestamp with time zone, /* Option < TimestampWithTimeZone > */
@@ -289,7 +289,7 @@ AS 'MODULE_PATHNAME', 'evaluate_support_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_combine
 CREATE  FUNCTION "fit_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -301,7 +301,7 @@ AS 'MODULE_PATHNAME', 'fit_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_deserial
 CREATE  FUNCTION "fit_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -313,7 +313,7 @@ AS 'MODULE_PATHNAME', 'fit_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_final
 CREATE  FUNCTION "fit_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -388,7 +388,7 @@ AS 'MODULE_PATHNAME', 'fit_model_trans_options_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_serial
 CREATE  FUNCTION "fit_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -399,7 +399,7 @@ AS 'MODULE_PATHNAME', 'fit_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_trans
 CREATE  FUNCTION "fit_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -413,7 +413,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_trans_named
 CREATE  FUNCTION "fit_trans_named"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -428,7 +428,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_named_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_trans_policy
 CREATE  FUNCTION "fit_trans_policy"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -444,7 +444,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_policy_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- customer_health::validate::fit_trans_unregularised
 CREATE  FUNCTION "fit_trans_unregularised"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -457,7 +457,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_unregularised_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:157
+-- src/validate.rs:283
 -- requires:
 --   fit_trans_policy
 --   fit_trans_named
@@ -521,7 +521,7 @@ AS 'MODULE_PATHNAME', 'grade_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:42
+-- src/validate.rs:49
 -- customer_health::validate::lift_final
 CREATE  FUNCTION "lift_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -532,7 +532,7 @@ AS 'MODULE_PATHNAME', 'lift_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:42
+-- src/validate.rs:49
 -- customer_health::validate::lift_trans
 CREATE  FUNCTION "lift_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -546,7 +546,7 @@ AS 'MODULE_PATHNAME', 'lift_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:42
+-- src/validate.rs:49
 -- customer_health::validate::lift_trans_default
 CREATE  FUNCTION "lift_trans_default"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -604,64 +604,16 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:136
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:145
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
+-- src/model.rs:233
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
 	"model" Model, /* ModelBytes */
 	"metrics" jsonb, /* JsonB */
 	"extra_keys" TEXT /* Word */
-) RETURNS double precision /* Option < f64 > */
+) RETURNS jsonb /* JsonB */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:291
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -690,29 +642,6 @@ CREATE  FUNCTION "model_for"(
 STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:105
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:226
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -755,16 +684,87 @@ COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:233
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
+-- src/model.rs:105
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:291
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:136
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:145
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
 	"metrics" jsonb, /* JsonB */
 	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -829,7 +829,7 @@ COMMENT ON FUNCTION model_to_jsonb(model) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:61
+-- src/signals.rs:62
 -- customer_health::signals::nps_breakdown_final
 CREATE  FUNCTION "nps_breakdown_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -840,7 +840,7 @@ AS 'MODULE_PATHNAME', 'nps_breakdown_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:39
+-- src/signals.rs:40
 -- customer_health::signals::nps_category
 CREATE  FUNCTION "nps_category"(
 	"rating" INT /* i32 */
@@ -851,7 +851,7 @@ AS 'MODULE_PATHNAME', 'nps_category_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- customer_health::signals::nps_combine
 CREATE  FUNCTION "nps_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -863,7 +863,7 @@ AS 'MODULE_PATHNAME', 'nps_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- customer_health::signals::nps_deserial
 CREATE  FUNCTION "nps_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -875,7 +875,7 @@ AS 'MODULE_PATHNAME', 'nps_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- customer_health::signals::nps_final
 CREATE  FUNCTION "nps_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -886,7 +886,7 @@ AS 'MODULE_PATHNAME', 'nps_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- customer_health::signals::nps_serial
 CREATE  FUNCTION "nps_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -897,7 +897,7 @@ AS 'MODULE_PATHNAME', 'nps_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- customer_health::signals::nps_trans
 CREATE  FUNCTION "nps_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -909,7 +909,7 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:61
+-- src/signals.rs:62
 -- requires:
 --   nps_trans
 --   nps_breakdown_final
@@ -927,7 +927,7 @@ COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, 
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:44
+-- src/signals.rs:45
 -- requires:
 --   nps_trans
 --   nps_final
@@ -945,7 +945,7 @@ COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:28
 -- customer_health::validate::outcomes_combine
 CREATE  FUNCTION "outcomes_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -957,7 +957,7 @@ AS 'MODULE_PATHNAME', 'outcomes_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:28
 -- customer_health::validate::outcomes_deserial
 CREATE  FUNCTION "outcomes_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -969,7 +969,133 @@ AS 'MODULE_PATHNAME', 'outcomes_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:124
+-- Outcomes
+CREATE TYPE Outcomes;
+
+-- src/validate.rs:124
+-- customer_health::validate::outcomes_in
+CREATE  FUNCTION "outcomes_in"(
+	"input" cstring /* Option < & :: core :: ffi :: CStr > */
+) RETURNS Outcomes /* Option < Outcomes > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_in_wrapper';
+
+-- src/validate.rs:124
+-- customer_health::validate::outcomes_out
+CREATE  FUNCTION "outcomes_out"(
+	"input" Outcomes /* Outcomes */
+) RETURNS cstring /* :: pgrx :: ffi :: CString */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_out_wrapper';
+
+-- src/validate.rs:124
+-- Outcomes
+CREATE TYPE Outcomes (
+	INTERNALLENGTH = variable,
+	INPUT = outcomes_in, /* customer_health::validate::outcomes_in */
+	OUTPUT = outcomes_out, /* customer_health::validate::outcomes_out */
+	STORAGE = extended
+);
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:219
+-- customer_health::validate::lift
+CREATE  FUNCTION "lift"(
+	"o" Outcomes, /* Outcomes */
+	"fraction" double precision DEFAULT 0.1 /* f64 */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'lift_of_outcomes_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:169
+-- customer_health::validate::outcomes_final
+CREATE  FUNCTION "outcomes_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Outcomes /* Option < Outcomes > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:213
+-- customer_health::validate::auc
+CREATE  FUNCTION "auc"(
+	"o" Outcomes /* Outcomes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'auc_of_outcomes_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:225
+-- customer_health::validate::calibration
+CREATE  FUNCTION "calibration"(
+	"o" Outcomes, /* Outcomes */
+	"buckets" INT DEFAULT 10 /* i32 */
+) RETURNS jsonb /* Option < JsonB > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'calibration_of_outcomes_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:152
+-- customer_health::validate::outcomes_recv
+CREATE  FUNCTION "outcomes_recv"(
+	"buffer" internal /* Internal */
+) RETURNS Outcomes /* Outcomes */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_recv_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:193
+-- customer_health::validate::outcomes_rollup_trans
+CREATE  FUNCTION "outcomes_rollup_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"o" Outcomes /* Option < Outcomes > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_rollup_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:147
+-- customer_health::validate::outcomes_send
+CREATE  FUNCTION "outcomes_send"(
+	"o" Outcomes /* Outcomes */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_send_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:159
+-- requires:
+--   Outcomes
+--   outcomes_recv
+--   outcomes_send
+
+
+ALTER TYPE outcomes SET (RECEIVE = outcomes_recv, SEND = outcomes_send);
+COMMENT ON TYPE outcomes IS
+    'Scores and churn outcomes of a population (distinct scores with their counts, per outcome), from the outcomes aggregate: merge with rollup(), read with auc(), lift(), calibration().';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:28
 -- customer_health::validate::outcomes_serial
 CREATE  FUNCTION "outcomes_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -980,7 +1106,7 @@ AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:74
+-- src/validate.rs:81
 -- requires:
 --   calibration_trans
 --   calibration_trans_default
@@ -1005,7 +1131,46 @@ COMMENT ON AGGREGATE calibration(double precision, boolean) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:42
+-- src/validate.rs:193
+-- requires:
+--   Outcomes
+--   outcomes_rollup_trans
+--   outcomes_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE rollup(o outcomes) (
+    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(outcomes) IS
+    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:28
+-- requires:
+--   auc_trans
+--   auc_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:49
 -- requires:
 --   lift_trans
 --   lift_trans_default
@@ -1030,26 +1195,40 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:21
+-- src/validate.rs:169
+-- customer_health::validate::outcomes_trans
+CREATE  FUNCTION "outcomes_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"score" double precision, /* Option < f64 > */
+	"churned" bool /* Option < bool > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:169
 -- requires:
---   auc_trans
---   auc_final
+--   Outcomes
+--   outcomes_trans
+--   outcomes_final
 --   outcomes_combine
 --   outcomes_serial
 --   outcomes_deserial
 
 
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+CREATE AGGREGATE outcomes(score double precision, churned boolean) (
+    sfunc = outcomes_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
     parallel = safe
 );
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+COMMENT ON AGGREGATE outcomes(double precision, boolean) IS
+    'The (score, churned) pairs of a group as a health.outcomes value (rows with a NULL skipped): build it where the rows are, merge with rollup(), read with auc(), lift(), calibration().';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- customer_health::signals::points_combine
 CREATE  FUNCTION "points_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1061,7 +1240,7 @@ AS 'MODULE_PATHNAME', 'points_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- customer_health::signals::points_deserial
 CREATE  FUNCTION "points_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1073,7 +1252,7 @@ AS 'MODULE_PATHNAME', 'points_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- customer_health::signals::points_final
 CREATE  FUNCTION "points_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1084,7 +1263,7 @@ AS 'MODULE_PATHNAME', 'points_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- customer_health::signals::points_serial
 CREATE  FUNCTION "points_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1095,7 +1274,7 @@ AS 'MODULE_PATHNAME', 'points_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- customer_health::signals::points_trans
 CREATE  FUNCTION "points_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1110,7 +1289,7 @@ AS 'MODULE_PATHNAME', 'points_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:110
+-- src/signals.rs:233
 -- requires:
 --   points_trans
 --   points_final
@@ -1209,17 +1388,6 @@ AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:135
--- customer_health::profile::profile_final
-CREATE  FUNCTION "profile_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Profile /* Option < Profile > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:280
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -1228,6 +1396,17 @@ CREATE  FUNCTION "profile_count"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_count_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:135
+-- customer_health::profile::profile_final
+CREATE  FUNCTION "profile_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Profile /* Option < Profile > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1626,6 +1805,218 @@ AS 'MODULE_PATHNAME', 'quantile_tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/signals.rs:165
+-- customer_health::signals::responses_combine
+CREATE  FUNCTION "responses_combine"(
+	"current" internal, /* :: pgrx :: Internal */
+	"other" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_combine_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:165
+-- customer_health::signals::responses_deserial
+CREATE  FUNCTION "responses_deserial"(
+	"bytes" bytea, /* & [u8] */
+	"_unused" internal /* :: pgrx :: Internal */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_deserial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:116
+-- Responses
+CREATE TYPE Responses;
+
+-- src/signals.rs:116
+-- customer_health::signals::responses_in
+CREATE  FUNCTION "responses_in"(
+	"input" cstring /* Option < & :: core :: ffi :: CStr > */
+) RETURNS Responses /* Option < Responses > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_in_wrapper';
+
+-- src/signals.rs:116
+-- customer_health::signals::responses_out
+CREATE  FUNCTION "responses_out"(
+	"input" Responses /* Responses */
+) RETURNS cstring /* :: pgrx :: ffi :: CString */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_out_wrapper';
+
+-- src/signals.rs:116
+-- Responses
+CREATE TYPE Responses (
+	INTERNALLENGTH = variable,
+	INPUT = responses_in, /* customer_health::signals::responses_in */
+	OUTPUT = responses_out, /* customer_health::signals::responses_out */
+	STORAGE = extended
+);
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:165
+-- customer_health::signals::responses_final
+CREATE  FUNCTION "responses_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Responses /* Option < Responses > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:215
+-- customer_health::signals::nps_breakdown
+CREATE  FUNCTION "nps_breakdown"(
+	"r" Responses /* Responses */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:209
+-- customer_health::signals::nps
+CREATE  FUNCTION "nps"(
+	"r" Responses /* Responses */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'nps_of_responses_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:226
+-- customer_health::signals::csat
+CREATE  FUNCTION "csat"(
+	"r" Responses, /* Responses */
+	"scale" INT DEFAULT 5 /* i32 */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'csat_of_responses_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:148
+-- customer_health::signals::responses_recv
+CREATE  FUNCTION "responses_recv"(
+	"buffer" internal /* Internal */
+) RETURNS Responses /* Responses */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_recv_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:189
+-- customer_health::signals::responses_rollup_trans
+CREATE  FUNCTION "responses_rollup_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"r" Responses /* Option < Responses > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_rollup_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:143
+-- customer_health::signals::responses_send
+CREATE  FUNCTION "responses_send"(
+	"r" Responses /* Responses */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_send_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:155
+-- requires:
+--   Responses
+--   responses_recv
+--   responses_send
+
+
+ALTER TYPE responses SET (RECEIVE = responses_recv, SEND = responses_send);
+COMMENT ON TYPE responses IS
+    'Survey answers as how many of each rating (0-100), from the responses aggregate: merge with rollup(), read with nps(), nps_breakdown(), csat().';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:165
+-- customer_health::signals::responses_serial
+CREATE  FUNCTION "responses_serial"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_serial_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:189
+-- requires:
+--   Responses
+--   responses_rollup_trans
+--   responses_final
+--   responses_combine
+--   responses_serial
+--   responses_deserial
+
+
+CREATE AGGREGATE rollup(r responses) (
+    sfunc = responses_rollup_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(responses) IS
+    'Merges survey answers (shards, segments, months): nps, nps_breakdown and csat of the result equal the aggregates over all the answers.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:165
+-- customer_health::signals::responses_trans
+CREATE  FUNCTION "responses_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"rating" INT /* Option < i32 > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:165
+-- requires:
+--   Responses
+--   responses_trans
+--   responses_final
+--   responses_combine
+--   responses_serial
+--   responses_deserial
+
+
+CREATE AGGREGATE responses(rating integer) (
+    sfunc = responses_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE responses(integer) IS
+    'Survey answers (ratings 0-100, NULLs skipped) as a health.responses value: build it where the answers are, merge with rollup(), read with nps(), nps_breakdown(), csat().';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/normalise.rs:44
 -- customer_health::normalise::scale_bands
 CREATE  FUNCTION "scale_bands"(
@@ -1878,16 +2269,26 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:182
--- customer_health::scorecard::score_change
-CREATE  FUNCTION "score_change"(
-	"before" Scorecard, /* Scorecard */
-	"after" Scorecard, /* Scorecard */
+-- src/scorecard.rs:165
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:171
+-- customer_health::scorecard::contributions
+CREATE  FUNCTION "contributions"(
+	"sc" Scorecard, /* Scorecard */
 	"missing" TEXT DEFAULT 'renormalize' /* Word */
 ) RETURNS jsonb /* Option < JsonB > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'score_change_wrapper';
+AS 'MODULE_PATHNAME', 'contributions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1915,26 +2316,16 @@ AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:171
--- customer_health::scorecard::contributions
-CREATE  FUNCTION "contributions"(
-	"sc" Scorecard, /* Scorecard */
+-- src/scorecard.rs:182
+-- customer_health::scorecard::score_change
+CREATE  FUNCTION "score_change"(
+	"before" Scorecard, /* Scorecard */
+	"after" Scorecard, /* Scorecard */
 	"missing" TEXT DEFAULT 'renormalize' /* Word */
 ) RETURNS jsonb /* Option < JsonB > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'contributions_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:165
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'score_change_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2103,7 +2494,7 @@ COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:364
+-- src/signals.rs:487
 -- customer_health::signals::sparkline
 CREATE  FUNCTION "sparkline"(
 	"values" double precision[] /* FloatArray */
@@ -2114,7 +2505,7 @@ AS 'MODULE_PATHNAME', 'sparkline_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:300
+-- src/signals.rs:423
 -- customer_health::signals::sparkline_agg_final
 CREATE  FUNCTION "sparkline_agg_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2175,7 +2566,7 @@ AS 'MODULE_PATHNAME', 'tier_of_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_combine
 CREATE  FUNCTION "tier_changes_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -2187,7 +2578,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_deserial
 CREATE  FUNCTION "tier_changes_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -2199,7 +2590,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_final
 CREATE  FUNCTION "tier_changes_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2210,7 +2601,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_serial
 CREATE  FUNCTION "tier_changes_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2221,7 +2612,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_trans
 CREATE  FUNCTION "tier_changes_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2235,7 +2626,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- customer_health::signals::tier_changes_trans_rule
 CREATE  FUNCTION "tier_changes_trans_rule"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2252,7 +2643,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_trans_rule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:387
 -- requires:
 --   tier_changes_trans
 --   tier_changes_trans_rule
@@ -2279,7 +2670,7 @@ COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamp
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- customer_health::signals::trend_combine
 CREATE  FUNCTION "trend_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -2291,7 +2682,7 @@ AS 'MODULE_PATHNAME', 'trend_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- customer_health::signals::trend_deserial
 CREATE  FUNCTION "trend_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -2303,11 +2694,11 @@ AS 'MODULE_PATHNAME', 'trend_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:168
+-- src/signals.rs:291
 -- Trend
 CREATE TYPE Trend;
 
--- src/signals.rs:168
+-- src/signals.rs:291
 -- customer_health::signals::trend_in
 CREATE  FUNCTION "trend_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -2316,7 +2707,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_in_wrapper';
 
--- src/signals.rs:168
+-- src/signals.rs:291
 -- customer_health::signals::trend_out
 CREATE  FUNCTION "trend_out"(
 	"input" Trend /* Trend */
@@ -2325,7 +2716,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_out_wrapper';
 
--- src/signals.rs:168
+-- src/signals.rs:291
 -- Trend
 CREATE TYPE Trend (
 	INTERNALLENGTH = variable,
@@ -2336,52 +2727,18 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:335
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
-	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:329
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
+-- src/signals.rs:470
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:352
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:342
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:323
+-- src/signals.rs:446
 -- customer_health::signals::slope
 CREATE  FUNCTION "slope"(
 	"t" Trend, /* Trend */
@@ -2393,29 +2750,18 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:347
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:358
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
+-- src/signals.rs:465
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
 	"t" Trend /* Trend */
 ) RETURNS bigint /* i64 */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- customer_health::signals::trend_final
 CREATE  FUNCTION "trend_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2426,7 +2772,52 @@ AS 'MODULE_PATHNAME', 'trend_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:200
+-- src/signals.rs:452
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:481
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'n_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:458
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
+	"t" Trend, /* Trend */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'direction_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:475
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:323
 -- customer_health::signals::trend_recv
 CREATE  FUNCTION "trend_recv"(
 	"buffer" internal /* Internal */
@@ -2437,7 +2828,7 @@ AS 'MODULE_PATHNAME', 'trend_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:195
+-- src/signals.rs:318
 -- customer_health::signals::trend_send
 CREATE  FUNCTION "trend_send"(
 	"t" Trend /* Trend */
@@ -2448,7 +2839,7 @@ AS 'MODULE_PATHNAME', 'trend_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:209
+-- src/signals.rs:332
 -- requires:
 --   Trend
 --   trend_recv
@@ -2458,7 +2849,7 @@ ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- customer_health::signals::trend_serial
 CREATE  FUNCTION "trend_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2469,7 +2860,7 @@ AS 'MODULE_PATHNAME', 'trend_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- customer_health::signals::trend_trans
 CREATE  FUNCTION "trend_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2482,7 +2873,7 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:215
+-- src/signals.rs:338
 -- requires:
 --   Trend
 --   trend_trans
@@ -2502,7 +2893,7 @@ COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:300
+-- src/signals.rs:423
 -- requires:
 --   trend_trans
 --   sparkline_agg_final
@@ -2621,6 +3012,22 @@ COMMENT ON FUNCTION contributions(scorecard, text) IS
     'Per metric of a scorecard: score, weight, weight share, points and points lost, as jsonb, most points lost first.';
 COMMENT ON FUNCTION weakest(scorecard, integer) IS
     'The n metrics of a scorecard that lose the most points.';
+
+-- survey answers across servers (health.responses)
+COMMENT ON FUNCTION nps(responses) IS
+    'Net Promoter Score of stored answers: the nps aggregate over the same answers (ratings must be 0-10).';
+COMMENT ON FUNCTION nps_breakdown(responses) IS
+    'Counts and shares of promoters, passives and detractors of stored answers: the nps_breakdown aggregate over the same answers.';
+COMMENT ON FUNCTION csat(responses, integer) IS
+    'CSAT of stored answers on a 1..scale survey (default 5): the csat aggregate over the same answers.';
+
+-- validation across servers (health.outcomes)
+COMMENT ON FUNCTION auc(outcomes) IS
+    'Exact ROC AUC of stored outcomes: the auc aggregate over the same rows.';
+COMMENT ON FUNCTION lift(outcomes, double precision) IS
+    'Lift of the lowest-scored fraction (default 0.1) of stored outcomes: the lift aggregate over the same rows.';
+COMMENT ON FUNCTION calibration(outcomes, integer) IS
+    'Calibration buckets (default 10) of stored outcomes: the calibration aggregate over the same rows.';
 
 -- tiers
 COMMENT ON FUNCTION tier(double precision, double precision[], text[]) IS

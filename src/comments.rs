@@ -45,6 +45,22 @@ COMMENT ON FUNCTION contributions(scorecard, text) IS
 COMMENT ON FUNCTION weakest(scorecard, integer) IS
     'The n metrics of a scorecard that lose the most points.';
 
+-- survey answers across servers (health.responses)
+COMMENT ON FUNCTION nps(responses) IS
+    'Net Promoter Score of stored answers: the nps aggregate over the same answers (ratings must be 0-10).';
+COMMENT ON FUNCTION nps_breakdown(responses) IS
+    'Counts and shares of promoters, passives and detractors of stored answers: the nps_breakdown aggregate over the same answers.';
+COMMENT ON FUNCTION csat(responses, integer) IS
+    'CSAT of stored answers on a 1..scale survey (default 5): the csat aggregate over the same answers.';
+
+-- validation across servers (health.outcomes)
+COMMENT ON FUNCTION auc(outcomes) IS
+    'Exact ROC AUC of stored outcomes: the auc aggregate over the same rows.';
+COMMENT ON FUNCTION lift(outcomes, double precision) IS
+    'Lift of the lowest-scored fraction (default 0.1) of stored outcomes: the lift aggregate over the same rows.';
+COMMENT ON FUNCTION calibration(outcomes, integer) IS
+    'Calibration buckets (default 10) of stored outcomes: the calibration aggregate over the same rows.';
+
 -- tiers
 COMMENT ON FUNCTION tier(double precision, double precision[], text[]) IS
     'Tier label of a score by upper-inclusive cutoffs: <= 40 at_risk, <= 70 neutral, else healthy by default.';

@@ -1,11 +1,12 @@
 //! SQL wrappers for docs/reference.md §4: `nps`, `nps_breakdown`, `nps_category`,
-//! `csat`, `points`, `deadline_penalty`, the `health.trend` type with its
+//! `csat`, the `health.responses` type (survey answers as a value, with its
+//! aggregates `responses` and `rollup`), `points`, `deadline_penalty`, the `health.trend` type with its
 //! aggregate and accessors, `sparkline` (scalar and aggregate), and the
 //! `tier_changes` aggregate (events of a score history).
 
 use health_core::events::{EventRule, HistoryRow, Snapshot, TierHistory};
 use health_core::score::CompensatedSum;
-use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Trend as CoreTrend};
+use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Responses as CoreResponses, Trend as CoreTrend};
 use health_core::HealthError;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
@@ -103,6 +104,128 @@ CREATE AGGREGATE csat(rating integer) (
 COMMENT ON AGGREGATE csat(integer, integer) IS 'CSAT: % of responses in the top two boxes of a 1..scale survey.';
 COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answers.';
 "#;
+}
+
+// ---- health.responses: survey answers as a value ----
+
+const RESPONSES: &str = "responses";
+
+/// Survey answers as counts per rating (see `health_core::signals::Responses`):
+/// built where the answers are, merged with `rollup`, read with `nps`,
+/// `nps_breakdown` and `csat` as the aggregates over all the answers.
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Responses(Vec<u8>);
+
+stored_bytes_type!(Responses, "health.responses", RESPONSES);
+
+impl InOutFuncs for Responses {
+    fn input(input: &core::ffi::CStr) -> Self {
+        Responses(
+            CoreResponses::from_text(input_text(input, RESPONSES))
+                .or_raise(RESPONSES)
+                .to_stored(),
+        )
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&self.open(RESPONSES).to_text());
+    }
+}
+
+impl Responses {
+    fn open(&self, function: &str) -> CoreResponses {
+        CoreResponses::from_stored(&self.0).or_raise(function)
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn responses_send(r: Responses) -> Vec<u8> {
+    r.0
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn responses_recv(mut buffer: Internal) -> Responses {
+    let bytes = received_bytes(&mut buffer, RESPONSES);
+    CoreResponses::from_stored(bytes).or_raise(RESPONSES);
+    Responses(bytes.to_vec())
+}
+
+extension_sql!(
+    r#"
+ALTER TYPE responses SET (RECEIVE = responses_recv, SEND = responses_send);
+COMMENT ON TYPE responses IS
+    'Survey answers as how many of each rating (0-100), from the responses aggregate: merge with rollup(), read with nps(), nps_breakdown(), csat().';
+"#,
+    name = "responses_type_options",
+    requires = [Responses, responses_recv, responses_send]
+);
+
+aggregate! {
+    aggregate "responses", state CoreResponses;
+    defines support (responses_combine, responses_serial, responses_deserial);
+    requires (Responses);
+    transition responses_trans(rating: Option<i32>) {
+        Some(i64::from(rating?))
+    }
+    finalize responses_final(r) -> Responses {
+        if r.is_empty() {
+            return None;
+        }
+        Some(Responses(r.to_stored()))
+    }
+    sql "responses_aggregate" r#"
+CREATE AGGREGATE responses(rating integer) (
+    sfunc = responses_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE responses(integer) IS
+    'Survey answers (ratings 0-100, NULLs skipped) as a health.responses value: build it where the answers are, merge with rollup(), read with nps(), nps_breakdown(), csat().';
+"#;
+}
+
+aggregate! {
+    aggregate "rollup", state CoreResponses;
+    shares support (responses_combine, responses_serial, responses_deserial);
+    requires (Responses);
+    transition responses_rollup_trans(r: Option<Responses>) {
+        Some(r?.open("rollup"))
+    }
+    shares final (responses_final);
+    sql "responses_rollup" r#"
+CREATE AGGREGATE rollup(r responses) (
+    sfunc = responses_rollup_trans, stype = internal, combinefunc = responses_combine,
+    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(responses) IS
+    'Merges survey answers (shards, segments, months): nps, nps_breakdown and csat of the result equal the aggregates over all the answers.';
+"#;
+}
+
+/// `nps` of stored answers: as the aggregate over the same answers.
+#[pg_extern(immutable, strict, parallel_safe, name = "nps")]
+fn nps_of_responses(r: Responses) -> Option<f64> {
+    r.open("nps").nps_counts().or_raise("nps").nps()
+}
+
+/// `nps_breakdown` of stored answers: as the aggregate over the same answers.
+#[pg_extern(immutable, strict, parallel_safe, name = "nps_breakdown")]
+fn nps_breakdown_of_responses(r: Responses) -> JsonB {
+    JsonB(
+        r.open("nps_breakdown")
+            .nps_counts()
+            .or_raise("nps_breakdown")
+            .breakdown_json(),
+    )
+}
+
+/// `csat` of stored answers on a 1..scale survey: as the aggregate over the same answers.
+#[pg_extern(immutable, strict, parallel_safe, name = "csat")]
+fn csat_of_responses(r: Responses, scale: default!(i32, 5)) -> Option<f64> {
+    r.open("csat").csat(i64::from(scale)).or_raise("csat").value()
 }
 
 // ---- action points ----
@@ -371,6 +494,22 @@ fn sparkline(values: FloatArray) -> String {
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;
+
+    #[pg_test]
+    fn responses_merged_answer_as_the_aggregates() {
+        let rows = "FROM (SELECT s % 11 AS r, s % 5 + 1 AS star, s % 4 AS part FROM generate_series(1, 200) s) t";
+        let direct = Spi::get_one::<String>(&format!(
+            "SELECT concat_ws(' ', health.nps(r), health.nps_breakdown(r), health.csat(star), health.csat(star, 5)) {rows}"
+        ))
+        .unwrap();
+        let merged = Spi::get_one::<String>(&format!(
+            "SELECT concat_ws(' ', health.nps(n), health.nps_breakdown(n), health.csat(c), health.csat(c, 5))
+             FROM (SELECT health.rollup(n) AS n, health.rollup(c) AS c
+                   FROM (SELECT health.responses(r) AS n, health.responses(star) AS c {rows} GROUP BY part) p) m"
+        ))
+        .unwrap();
+        assert_eq!(direct, merged);
+    }
 
     #[pg_test]
     fn tier_changes_finds_the_change() {

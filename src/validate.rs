@@ -1,15 +1,22 @@
 //! SQL wrappers for docs/reference.md §7: `auc`, `lift`, `calibration`, `brier`,
-//! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY`.
+//! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY` —
+//! and the stored type `health.outcomes` with its aggregates `outcomes` and
+//! `rollup` and the accessors `auc`, `lift` and `calibration`, so the
+//! validation of a score spread over servers is merged exactly.
 
 use health_core::aggregate::OutcomeRow;
-use health_core::validate::{calibration_json, fit_logistic, Brier, Design, FitMissing, FitRow, Outcomes};
+use health_core::validate::{
+    calibration_json, check_stored_outcomes, fit_logistic, outcomes_from_text, outcomes_text, Brier, Design,
+    FitMissing, FitRow, Outcomes as CoreOutcomes,
+};
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::JsonB;
+use pgrx::{Internal, JsonB, StringInfo};
 
 use crate::agg::aggregate;
 use crate::args::{FloatArray, TextArray, Word};
 use crate::errors::{raise, OrRaise};
+use crate::stored::{input_text, received_bytes, stored_bytes_type};
 
 // ---- auc, lift, calibration: one state of scores split by outcome ----
 
@@ -19,7 +26,7 @@ fn scored(score: Option<f64>, churned: Option<bool>) -> Option<(f64, bool)> {
 }
 
 aggregate! {
-    aggregate "auc", state Outcomes;
+    aggregate "auc", state CoreOutcomes;
     defines support (outcomes_combine, outcomes_serial, outcomes_deserial);
     transition auc_trans(score: Option<f64>, churned: Option<bool>) {
         Some(OutcomeRow { scored: scored(score, churned), parameter: None })
@@ -40,7 +47,7 @@ COMMENT ON AGGREGATE auc(double precision, boolean) IS
 // that a group's fraction or bucket count is checked whatever its rows hold.
 
 aggregate! {
-    aggregate "lift", state Outcomes;
+    aggregate "lift", state CoreOutcomes;
     shares support (outcomes_combine, outcomes_serial, outcomes_deserial);
     transition lift_trans(score: Option<f64>, churned: Option<bool>, fraction: Option<f64>) {
         let fraction = fraction.unwrap_or(0.1);
@@ -72,7 +79,7 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 }
 
 aggregate! {
-    aggregate "calibration", state Outcomes;
+    aggregate "calibration", state CoreOutcomes;
     shares support (outcomes_combine, outcomes_serial, outcomes_deserial);
     transition calibration_trans(score: Option<f64>, churned: Option<bool>, buckets: Option<i32>) {
         let buckets = f64::from(buckets.unwrap_or(10));
@@ -104,6 +111,125 @@ CREATE AGGREGATE calibration(score double precision, churned boolean) (
 COMMENT ON AGGREGATE calibration(double precision, boolean) IS
     'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
 "#;
+}
+
+// ---- health.outcomes: the (score, churned) pairs in a stored form ----
+
+const OUTCOMES: &str = "outcomes";
+
+/// A population's (score, churned) pairs as a value (see
+/// `CoreOutcomes::to_stored`): built where the rows are, merged with
+/// `rollup` (exactly: the same as one aggregate over all the rows), read
+/// with `auc`, `lift` and `calibration`. What crosses from a shard.
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct Outcomes(Vec<u8>);
+
+stored_bytes_type!(Outcomes, "health.outcomes", OUTCOMES);
+
+impl InOutFuncs for Outcomes {
+    fn input(input: &core::ffi::CStr) -> Self {
+        Outcomes(outcomes_from_text(input_text(input, OUTCOMES)).or_raise(OUTCOMES))
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&outcomes_text(&self.0).or_raise(OUTCOMES));
+    }
+}
+
+impl Outcomes {
+    fn open(&self, function: &str) -> CoreOutcomes {
+        CoreOutcomes::from_stored(&self.0).or_raise(function)
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn outcomes_send(o: Outcomes) -> Vec<u8> {
+    o.0
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn outcomes_recv(mut buffer: Internal) -> Outcomes {
+    let bytes = received_bytes(&mut buffer, OUTCOMES);
+    check_stored_outcomes(bytes).or_raise(OUTCOMES);
+    Outcomes(bytes.to_vec())
+}
+
+extension_sql!(
+    r#"
+ALTER TYPE outcomes SET (RECEIVE = outcomes_recv, SEND = outcomes_send);
+COMMENT ON TYPE outcomes IS
+    'Scores and churn outcomes of a population (distinct scores with their counts, per outcome), from the outcomes aggregate: merge with rollup(), read with auc(), lift(), calibration().';
+"#,
+    name = "outcomes_type_options",
+    requires = [Outcomes, outcomes_recv, outcomes_send]
+);
+
+aggregate! {
+    aggregate "outcomes", state CoreOutcomes;
+    shares support (outcomes_combine, outcomes_serial, outcomes_deserial);
+    requires (Outcomes);
+    transition outcomes_trans(score: Option<f64>, churned: Option<bool>) {
+        Some(OutcomeRow { scored: scored(score, churned), parameter: None })
+    }
+    finalize outcomes_final(o) -> Outcomes {
+        if o.is_empty() {
+            return None;
+        }
+        Some(Outcomes(o.to_stored().or_raise(OUTCOMES)))
+    }
+    sql "outcomes_aggregate" r#"
+CREATE AGGREGATE outcomes(score double precision, churned boolean) (
+    sfunc = outcomes_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE outcomes(double precision, boolean) IS
+    'The (score, churned) pairs of a group as a health.outcomes value (rows with a NULL skipped): build it where the rows are, merge with rollup(), read with auc(), lift(), calibration().';
+"#;
+}
+
+aggregate! {
+    aggregate "rollup", state CoreOutcomes;
+    shares support (outcomes_combine, outcomes_serial, outcomes_deserial);
+    requires (Outcomes);
+    transition outcomes_rollup_trans(o: Option<Outcomes>) {
+        Some(o?.open("rollup"))
+    }
+    shares final (outcomes_final);
+    sql "outcomes_rollup" r#"
+CREATE AGGREGATE rollup(o outcomes) (
+    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(outcomes) IS
+    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
+"#;
+}
+
+/// `auc` of stored outcomes: as the aggregate over the same rows.
+#[pg_extern(immutable, strict, parallel_safe, name = "auc")]
+fn auc_of_outcomes(o: Outcomes) -> Option<f64> {
+    o.open("auc").auc()
+}
+
+/// `lift` of stored outcomes: as the aggregate over the same rows.
+#[pg_extern(immutable, strict, parallel_safe, name = "lift")]
+fn lift_of_outcomes(o: Outcomes, fraction: default!(f64, 0.1)) -> Option<f64> {
+    o.open("lift").lift(fraction).or_raise("lift")
+}
+
+/// `calibration` of stored outcomes: as the aggregate over the same rows.
+#[pg_extern(immutable, strict, parallel_safe, name = "calibration")]
+fn calibration_of_outcomes(o: Outcomes, buckets: default!(i32, 10)) -> Option<JsonB> {
+    let mut outcomes = o.open("calibration");
+    if outcomes.is_empty() {
+        return None;
+    }
+    let buckets = outcomes.calibration(i64::from(buckets)).or_raise("calibration");
+    Some(JsonB(calibration_json(&buckets)))
 }
 
 // ---- brier ----
@@ -227,5 +353,29 @@ mod tests {
         let lift =
             Spi::get_one::<f64>("SELECT health.lift(s, s IN (1, 7), 0.1) FROM generate_series(1, 10) s").unwrap();
         assert_eq!(lift, Some(5.0));
+    }
+
+    #[pg_test]
+    fn outcomes_merged_answer_as_one_aggregate() {
+        let rows =
+            "FROM (SELECT s / 3.0::float8 AS s, s % 7 = 0 OR s < 60 AS c, s % 3 AS part FROM generate_series(1, 300) s) t";
+        let direct = Spi::get_one::<String>(&format!(
+            "SELECT concat_ws(' ', health.auc(s, c), health.lift(s, c, 0.2), health.calibration(s, c, 5)) {rows}"
+        ))
+        .unwrap();
+        let merged = Spi::get_one::<String>(&format!(
+            "SELECT concat_ws(' ', health.auc(o), health.lift(o, 0.2), health.calibration(o, 5))
+             FROM (SELECT health.rollup(o) AS o FROM (SELECT health.outcomes(s, c) AS o {rows} GROUP BY part) p) m"
+        ))
+        .unwrap();
+        assert_eq!(direct, merged);
+        let text = Spi::get_one::<String>(
+            "SELECT health.outcomes(s, c)::text FROM (VALUES (80, false), (60, false), (60, true), (20, true), (60, true)) t(s, c)",
+        )
+        .unwrap();
+        assert_eq!(
+            text.as_deref(),
+            Some(r#"{"retained":[[60,1],[80,1]],"churned":[[20,1],[60,2]]}"#)
+        );
     }
 }

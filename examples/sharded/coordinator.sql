@@ -126,6 +126,37 @@ WHERE a.parent_account_id IS NOT NULL
    OR a.account_id IN (SELECT parent_account_id FROM sharded.accounts WHERE parent_account_id IS NOT NULL)
 GROUP BY 1;
 
+-- NPS and CSAT per segment, over all shards: each shard counts its answers
+-- per rating (health.responses, the join and the aggregate run there); the
+-- coordinator merges them with rollup and reads nps, nps_breakdown, csat.
+CREATE VIEW sharded.segment_surveys AS
+SELECT segment, health.nps(health.rollup(nps_answers)) AS nps,
+       health.nps_breakdown(health.rollup(nps_answers)) AS nps_breakdown,
+       health.csat(health.rollup(csat_answers)) AS csat
+FROM (SELECT a.segment, health.responses(r.rating) FILTER (WHERE r.survey = 'nps') AS nps_answers,
+             health.responses(r.rating) FILTER (WHERE r.survey = 'csat') AS csat_answers
+      FROM sharded.survey_responses_1 r JOIN sharded.accounts_1 a USING (account_id) GROUP BY a.segment
+      UNION ALL
+      SELECT a.segment, health.responses(r.rating) FILTER (WHERE r.survey = 'nps'),
+             health.responses(r.rating) FILTER (WHERE r.survey = 'csat')
+      FROM sharded.survey_responses_2 r JOIN sharded.accounts_2 a USING (account_id) GROUP BY a.segment) per_shard
+GROUP BY segment;
+
+-- Does the score predict churn, over all shards? Each shard keeps the
+-- (score, churned) pairs of its accounts as one health.outcomes value (the
+-- join and the aggregate run there); the coordinator merges them with
+-- rollup: auc, lift and calibration equal those over all the rows.
+CREATE VIEW sharded.score_validation AS
+SELECT health.auc(o) AS auc, health.lift(o) AS lift_bottom_10pct, health.calibration(o) AS calibration
+FROM (SELECT health.rollup(o) AS o
+      FROM (SELECT health.outcomes(h.score, r.churned) AS o
+            FROM sharded.score_history_1 h JOIN sharded.renewals_1 r USING (account_id)
+            WHERE h.scored_at = timestamptz '2026-11-01 00:00+00'
+            UNION ALL
+            SELECT health.outcomes(h.score, r.churned)
+            FROM sharded.score_history_2 h JOIN sharded.renewals_2 r USING (account_id)
+            WHERE h.scored_at = timestamptz '2026-11-01 00:00+00') per_shard) merged;
+
 -- What BI tools read: refreshed on the coordinator (pg_cron, below),
 -- reading through the shards.
 CREATE MATERIALIZED VIEW sharded.scored_accounts AS

@@ -3,8 +3,10 @@
 -- row here by the hash of its account_id). Run on every shard.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS customer_health;
+-- A newer build of the extension replaces the old one.
 DROP SCHEMA IF EXISTS demo CASCADE;
+DROP EXTENSION IF EXISTS customer_health CASCADE;
+CREATE EXTENSION customer_health;
 CREATE SCHEMA demo;
 
 CREATE TABLE demo.accounts (

@@ -184,6 +184,8 @@ class Args:
             "health.profile": lambda: self.stored("profile"),
             "health.trend": lambda: self.stored("trend"),
             "health.model": lambda: self.stored("model"),
+            "health.outcomes": lambda: self.stored("outcomes"),
+            "health.responses": lambda: self.stored("responses"),
         }[sql_type]
         return f"({make()})::{sql_type}"
 
@@ -195,6 +197,10 @@ UNION ALL SELECT 'profile', health.profile(x)::text FROM generate_series(1, 50) 
 UNION ALL SELECT 'profile', health.profile(x)::text FROM (SELECT exp(g / 100.0) - 5 AS x FROM generate_series(1, 2000) g) s
 UNION ALL SELECT 'trend', health.trend(at, s)::text FROM (VALUES ('2026-01-01 00:00+00'::timestamptz, 70.0), ('2026-02-01 00:00+00', 66.0)) v(at, s)
 UNION ALL SELECT 'model', '{"metrics": [{"name": "logins", "weight": 3, "scale": {"method": "log", "lo": 0, "hi": 100}}, {"name": "tickets", "weight": 1, "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 10}}, {"name": "nps", "weight": 2, "scale": {"method": "bands", "cutoffs": [0, 30], "scores": [20, 60, 100]}, "critical_floor": 25}], "tiers": {"scheme": "grade"}}'::health.model::text
+UNION ALL SELECT 'outcomes', health.outcomes(s, c)::text FROM (VALUES (80.0, false), (60, true), (60, false), (20.5, true), (100, false)) v(s, c)
+UNION ALL SELECT 'outcomes', '{"retained": [], "churned": [[0, 3]]}'::health.outcomes::text
+UNION ALL SELECT 'responses', health.responses(r)::text FROM unnest(ARRAY[10, 9, 9, 7, 3, 0, 5]) r
+UNION ALL SELECT 'responses', '[[1, 2], [4, 1], [5, 7]]'::health.responses::text
 UNION ALL SELECT 'model', '{"metrics": [{"name": "seats", "weight": 1, "scale": {"method": "piecewise", "knots": [0, 50, 100], "scores": [0, 80, 100]}}, {"name": "adoption", "weight": 1, "scale": {"method": "zscore", "mean": 50, "stddev": 10}}], "missing": "zero", "min_coverage": 0.5}'::health.model::text
 """
 

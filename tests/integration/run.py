@@ -580,6 +580,30 @@ print(json.dumps({"view": view["name"], "table": view["sql_table_name"], "fields
         self.check("sharded: family scorecards (parent and subsidiaries) rolled up across shards equal the single server's",
                    families[0] == families[1] and families[0] >= 10 and families[2] >= 1,
                    f"{families[1]} of {families[0]} families equal, {families[2]} of them span both shards")
+        remote, _ = remote_sql("SELECT * FROM sharded.segment_surveys")
+        surveys = rows("""
+            SELECT count(*), count(*) FILTER (WHERE s.nps = d.nps AND s.nps_breakdown = d.nps_breakdown AND s.csat = d.csat)
+            FROM sharded.segment_surveys s FULL JOIN (
+                 SELECT a.segment, health.nps(r.rating) FILTER (WHERE r.survey = 'nps') AS nps,
+                        health.nps_breakdown(r.rating) FILTER (WHERE r.survey = 'nps') AS nps_breakdown,
+                        health.csat(r.rating) FILTER (WHERE r.survey = 'csat') AS csat
+                 FROM demo.survey_responses r JOIN demo.accounts a USING (account_id) GROUP BY a.segment) d USING (segment)""")[0]
+        self.check("sharded: NPS, its breakdown and CSAT per segment from health.responses built on each shard and merged "
+                   "with rollup equal the aggregates over all answers on one server",
+                   len(remote) == 2 and all("health.responses(" in q and "JOIN" in q for q in remote)
+                   and surveys[0] == surveys[1] == 3, f"{surveys[1]} of {surveys[0]} segments equal")
+        remote, _ = remote_sql("SELECT * FROM sharded.score_validation")
+        validation = rows("""
+            SELECT s.auc = d.auc AND s.lift_bottom_10pct = d.lift AND s.calibration = d.calibration, s.auc, s.lift_bottom_10pct
+            FROM sharded.score_validation s,
+                 (SELECT health.auc(h.score, r.churned) AS auc, health.lift(h.score, r.churned) AS lift,
+                         health.calibration(h.score, r.churned) AS calibration
+                  FROM demo.score_history h JOIN demo.renewals r USING (account_id)
+                  WHERE h.scored_at = timestamptz '2026-11-01 00:00+00') d""")[0]
+        self.check("sharded: auc, lift and calibration from health.outcomes built on each shard and merged with rollup "
+                   "equal the aggregates over all rows on one server, to the bit",
+                   len(remote) == 2 and all("health.outcomes(" in q and "JOIN" in q for q in remote) and validation[0],
+                   f"AUC {validation[1]:.6f}, lift {validation[2]:.4f}")
         rows(f"""DO $$ BEGIN
                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BI_ROLE}') THEN CREATE ROLE {BI_ROLE} LOGIN; END IF;
                    END $$; GRANT ch_analyst TO {BI_ROLE}""")

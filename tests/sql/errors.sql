@@ -187,3 +187,34 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.tier_changes(t, 50, 'a', NULL, CASE WHEN t < '2026-02-01' THEN 5 ELSE 6 END, '1 day') FROM (VALUES (timestamptz '2026-01-01'), ('2026-03-01')) v(t)$$),
     ($$SELECT health.tier_changes('infinity', 50, 'a')$$)
 ) AS cases(q);
+
+-- health.outcomes: text that is not a valid value (22P02), a score that is
+-- not a number, and the accessors' parameters
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT '{"retained": [[60, 1], [20, 1]], "churned": []}'::health.outcomes$$),
+    ($$SELECT '{"retained": [[60, 0]], "churned": []}'::health.outcomes$$),
+    ($$SELECT '{"retained": [[60, -1]], "churned": []}'::health.outcomes$$),
+    ($$SELECT '{"retained": [], "churned": [], "parameter": 1}'::health.outcomes$$),
+    ($$SELECT '{"retained": []}'::health.outcomes$$),
+    ($$SELECT 'not json'::health.outcomes$$),
+    ($$SELECT health.outcomes('NaN', true)$$),
+    ($$SELECT health.lift('{"retained": [[60, 1]], "churned": [[20, 1]]}'::health.outcomes, 0)$$),
+    ($$SELECT health.lift('{"retained": [[60, 1]], "churned": [[20, 1]]}'::health.outcomes, 'NaN')$$),
+    ($$SELECT health.calibration('{"retained": [[60, 1]], "churned": [[20, 1]]}'::health.outcomes, 0)$$),
+    ($$SELECT health.calibration('{"retained": [[160, 1]], "churned": [[20, 1]]}'::health.outcomes)$$)
+) AS cases(q);
+
+-- health.responses: ratings outside 0-100, text that is not a valid value
+-- (22P02), and ratings off the scale the reading function needs
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.responses(101)$$),
+    ($$SELECT health.responses(-1)$$),
+    ($$SELECT '[[9, 1], [7, 1]]'::health.responses$$),
+    ($$SELECT '[[9, 0]]'::health.responses$$),
+    ($$SELECT '[[101, 1]]'::health.responses$$),
+    ($$SELECT '{"9": 1}'::health.responses$$),
+    ($$SELECT health.nps('[[9, 1], [42, 1]]'::health.responses)$$),
+    ($$SELECT health.nps_breakdown('[[11, 1]]'::health.responses)$$),
+    ($$SELECT health.csat('[[0, 1], [5, 2]]'::health.responses)$$),
+    ($$SELECT health.csat('[[4, 1]]'::health.responses, 2)$$)
+) AS cases(q);

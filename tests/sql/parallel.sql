@@ -64,6 +64,12 @@ INSERT INTO par_queries VALUES
 INSERT INTO par_queries VALUES
  ('nps and nps_breakdown, per metric',
   $$SELECT string_agg(metric || '=' || n || ' ' || b::text, ', ' ORDER BY metric) FROM (SELECT metric, health.nps(score::int % 11) AS n, health.nps_breakdown(score::int % 11) AS b FROM par_metrics GROUP BY metric) x$$),
+ ('responses per metric: the value, nps, breakdown and csat',
+  $$SELECT md5(string_agg(metric || r::text || health.nps(n) || health.nps_breakdown(n)::text || health.csat(c, 7), ',' ORDER BY metric))
+     FROM (SELECT metric, health.responses(score::int % 101) AS r, health.responses(score::int % 11) AS n, health.responses(score::int % 7 + 1) AS c
+           FROM par_metrics GROUP BY metric) x$$),
+ ('rollup of stored responses, per metric',
+  $$SELECT md5(string_agg(metric || r::text || health.nps(r), ',' ORDER BY metric)) FROM (SELECT metric, health.rollup(r) AS r FROM par_responses GROUP BY metric) x$$),
  ('csat, per metric',
   $$SELECT string_agg(metric || '=' || c, ', ' ORDER BY metric) FROM (SELECT metric, health.csat(score::int % 7 + 1, 7) AS c FROM par_metrics GROUP BY metric) x$$),
  ('points, per metric',
@@ -78,6 +84,11 @@ INSERT INTO par_queries VALUES
  ('auc, lift, calibration, brier',
   $$SELECT round(health.auc(score, (account * 7 + score::int) % 5 = 0)::numeric, 12) || ' ' || round(health.lift(score, (account * 7 + score::int) % 5 = 0, 0.2)::numeric, 12)
           || ' ' || md5(health.calibration(score, (account * 7 + score::int) % 5 = 0)::text) || ' ' || round(health.brier(score / 100, account % 3 = 0)::numeric, 12) FROM par_metrics$$),
+ ('outcomes, one group: the stored value, to the bit',
+  $$SELECT md5(health.outcomes(score, (account * 7 + score::int) % 5 = 0)::text) FROM par_metrics$$),
+ ('rollup of stored outcomes, per metric: the value and its auc and lift',
+  $$SELECT md5(string_agg(metric || md5(o::text) || round(health.auc(o)::numeric, 12) || '/' || round(health.lift(o, 0.2)::numeric, 12), ',' ORDER BY metric))
+     FROM (SELECT metric, health.rollup(o) AS o FROM par_outcomes GROUP BY metric) x$$),
  ('fit_weights',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
      FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),
@@ -89,6 +100,17 @@ INSERT INTO par_queries VALUES
   $$SELECT string_agg(round(((f -> 'weights_by_name' ->> 'score')::float8)::numeric, 8) || ' ' || (f ->> 'rows') || ' ' || (f ->> 'rows_skipped') || ' ' || (f ->> 'values_imputed'), ' | ' ORDER BY p)
      FROM (SELECT p, health.fit_weights(ARRAY[score, weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2, 1, '{score,weight}', p) AS f
            FROM par_metrics, unnest('{skip,neutral}'::text[]) p GROUP BY p) x$$);
+
+-- Stored NPS answers of 500 parts per metric, for rollup.
+CREATE TABLE par_responses AS
+SELECT account % 500 AS part, metric, health.responses(score::int % 11) AS r FROM par_metrics GROUP BY 1, 2;
+ANALYZE par_responses;
+
+-- Stored outcomes of 500 parts per metric, for rollup.
+CREATE TABLE par_outcomes AS
+SELECT account % 500 AS part, metric, health.outcomes(score, (account * 7 + score::int) % 5 = 0) AS o
+FROM par_metrics GROUP BY 1, 2;
+ANALYZE par_outcomes;
 
 -- Runs every query of par_queries: is its plan parallel, and what does it answer?
 CREATE FUNCTION run_par_queries() RETURNS TABLE (name text, parallel boolean, answer text)

@@ -16,7 +16,7 @@ use crate::model::{LearnRow, Learner};
 use crate::profile::Profile;
 use crate::score::{CompensatedSum, WeightedMean};
 use crate::scorecard::{Rollup, Scorecard};
-use crate::signals::{Csat, NpsCounts, Trend};
+use crate::signals::{Csat, NpsCounts, Responses, Trend};
 use crate::validate::{Brier, Design, FitRow, Outcomes};
 use crate::{HealthError, Result};
 
@@ -195,6 +195,46 @@ impl Accumulate<OutcomeRow> for Outcomes {
             Some((score, churned)) => self.add(score, churned),
             None => Ok(()),
         }
+    }
+}
+
+/// `responses(rating)` and `rollup(responses)`: counts per rating, merged by addition.
+impl AggregateState for Responses {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Responses::default())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Responses::merge(self, other);
+        Ok(())
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_stored())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Responses::from_stored(bytes)
+    }
+}
+
+impl Accumulate<i64> for Responses {
+    fn add_row(&mut self, rating: i64) -> Result<()> {
+        self.add(rating)
+    }
+}
+
+impl Accumulate<Responses> for Responses {
+    fn add_row(&mut self, row: Responses) -> Result<()> {
+        self.merge(&row);
+        Ok(())
+    }
+}
+
+/// `rollup(outcomes)`: a stored value's outcomes join the group's.
+impl Accumulate<Outcomes> for Outcomes {
+    fn add_row(&mut self, row: Outcomes) -> Result<()> {
+        self.merge(&row)
     }
 }
 

@@ -72,6 +72,18 @@ impl<'a, E: Fn() -> HealthError> ByteReader<'a, E> {
     }
 }
 
+/// Whole numbers as JSON integers (1, not 1.0); others as the shortest
+/// decimal that reads back to the same f64 (stored types' text forms).
+pub fn json_number(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        serde_json::Value::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
 /// The header's last byte.
 const MARK: u8 = 0xFF;
 
@@ -104,6 +116,22 @@ pub const MODEL: StoredType = StoredType {
     tag: *b"MD",
     current: 2,
     is_format_1: |b| b.first() == Some(&b'{'),
+};
+
+/// `health.responses` (new in 0.3.0: no format 1).
+pub const RESPONSES: StoredType = StoredType {
+    name: "responses",
+    tag: *b"RS",
+    current: 2,
+    is_format_1: |_| false,
+};
+
+/// `health.outcomes` (new in 0.3.0: no format 1).
+pub const OUTCOMES: StoredType = StoredType {
+    name: "outcomes",
+    tag: *b"OC",
+    current: 2,
+    is_format_1: |_| false,
 };
 
 impl StoredType {

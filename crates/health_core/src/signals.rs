@@ -2,11 +2,13 @@
 //! penalties, score trends and sparklines. The math only; the SQL layer
 //! wraps these as aggregates and scalar functions.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
-use crate::format::TREND;
+use crate::format::{ByteReader, RESPONSES, TREND};
 
 // ---- NPS ----
 
@@ -182,6 +184,144 @@ pub fn csat_top_two(rating: i64, scale: i64) -> Result<bool> {
         )));
     }
     Ok(rating >= scale - 1)
+}
+
+// ---- survey answers as a value (health.responses) ----
+
+/// The ratings a `health.responses` value may hold: every scale in use (NPS
+/// 0-10, CSAT 1-5 or 1-7, stars, 0-100 grades).
+const RATINGS: std::ops::RangeInclusive<i64> = 0..=100;
+
+/// Survey answers as how many of each rating (`health.responses`): the
+/// stored form of `nps`, `nps_breakdown` and `csat`, built where the
+/// answers are and merged by addition, so the merged value answers exactly
+/// as one aggregate over all the answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Responses {
+    counts: BTreeMap<i64, u64>,
+}
+
+impl Responses {
+    pub fn add(&mut self, rating: i64) -> Result<()> {
+        if !RATINGS.contains(&rating) {
+            return Err(HealthError::out_of_range(format!(
+                "rating must be between 0 and 100, got {rating}"
+            )));
+        }
+        *self.counts.entry(rating).or_insert(0) += 1;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &Responses) {
+        for (&rating, &count) in &other.counts {
+            *self.counts.entry(rating).or_insert(0) += count;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The NPS counts of these answers; every rating must be 0..10.
+    pub fn nps_counts(&self) -> Result<NpsCounts> {
+        let mut out = NpsCounts::default();
+        for (&rating, &count) in &self.counts {
+            match NpsCategory::of(rating)? {
+                NpsCategory::Promoter => out.promoters += count,
+                NpsCategory::Passive => out.passives += count,
+                NpsCategory::Detractor => out.detractors += count,
+            }
+        }
+        Ok(out)
+    }
+
+    /// CSAT of these answers on a 1..scale survey; every rating must be on it.
+    pub fn csat(&self, scale: i64) -> Result<Csat> {
+        let mut out = Csat {
+            scale,
+            ..Csat::default()
+        };
+        check_csat_scale(scale)?;
+        for (&rating, &count) in &self.counts {
+            out.top += u64::from(csat_top_two(rating, scale)?) * count;
+            out.total += count;
+        }
+        Ok(out)
+    }
+
+    /// Stored bytes: the header, how many ratings, then (rating, count) pairs
+    /// in ascending order of rating.
+    pub fn to_stored(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + 8 + 16 * self.counts.len());
+        RESPONSES.write_header(&mut out);
+        out.extend_from_slice(&(self.counts.len() as u64).to_le_bytes());
+        for (&rating, &count) in &self.counts {
+            out.extend_from_slice(&rating.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn from_stored(bytes: &[u8]) -> Result<Responses> {
+        let (_, payload) = RESPONSES.payload(bytes)?;
+        let corrupt = || HealthError::text("invalid responses: the stored bytes are truncated or malformed");
+        let mut r = ByteReader::new(payload, corrupt);
+        let n = r.u64()? as usize;
+        if n > RATINGS.clone().count() {
+            return Err(corrupt());
+        }
+        let mut pairs = Vec::with_capacity(n);
+        for _ in 0..n {
+            pairs.push((r.u64()? as i64, r.u64()?));
+        }
+        if !r.at_end() {
+            return Err(corrupt());
+        }
+        Responses::from_pairs(&pairs)
+    }
+
+    /// The text form: `[[rating, count], ...]`, ratings ascending.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(
+            &self
+                .counts
+                .iter()
+                .map(|(&r, &c)| [r as i128, c as i128])
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default()
+    }
+
+    pub fn from_text(text: &str) -> Result<Responses> {
+        let pairs: Vec<(i64, u64)> =
+            serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid responses: {e}")))?;
+        Responses::from_pairs(&pairs)
+    }
+
+    /// Checked: ratings 0..100 in ascending order, each once, counts at least 1.
+    fn from_pairs(pairs: &[(i64, u64)]) -> Result<Responses> {
+        let mut counts = BTreeMap::new();
+        let mut last = None;
+        for &(rating, count) in pairs {
+            if !RATINGS.contains(&rating) {
+                return Err(HealthError::text(format!(
+                    "invalid responses: a rating must be between 0 and 100, got {rating}"
+                )));
+            }
+            if count == 0 {
+                return Err(HealthError::text("invalid responses: every count must be at least 1"));
+            }
+            if last.is_some_and(|l| l >= rating) {
+                return Err(HealthError::text(format!(
+                    "invalid responses: ratings must be listed once each in ascending order, got {rating} after {}",
+                    last.unwrap_or(rating)
+                )));
+            }
+            last = Some(rating);
+            counts.insert(rating, count);
+        }
+        Ok(Responses { counts })
+    }
 }
 
 // ---- action points ----
@@ -481,6 +621,55 @@ pub fn sparkline(values: &[Option<f64>]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn responses_answer_as_the_aggregates_and_round_trip() {
+        let ratings = [10, 9, 9, 7, 3, 0, 6, 8, 10, 5];
+        let (mut all, mut first, mut second) = (Responses::default(), Responses::default(), Responses::default());
+        let mut counts = NpsCounts::default();
+        for (i, &r) in ratings.iter().enumerate() {
+            all.add(r).unwrap();
+            counts.add(r).unwrap();
+            if i % 3 == 0 { first.add(r) } else { second.add(r) }.unwrap();
+        }
+        first.merge(&Responses::from_stored(&second.to_stored()).unwrap());
+        assert_eq!(first, all);
+        assert_eq!(all.nps_counts().unwrap(), counts);
+        assert_eq!(all.to_text(), "[[0,1],[3,1],[5,1],[6,1],[7,1],[8,1],[9,2],[10,2]]");
+        assert_eq!(Responses::from_text(&all.to_text()).unwrap(), all);
+        // CSAT on 1..5: the same as the aggregate
+        let mut stars = Responses::default();
+        let mut csat = Csat::default();
+        for r in [5, 4, 4, 2, 1, 3] {
+            stars.add(r).unwrap();
+            csat.add(r, 5).unwrap();
+        }
+        assert_eq!(stars.csat(5).unwrap().value(), csat.value());
+        // errors
+        assert_eq!(
+            all.csat(5).unwrap_err().message,
+            "rating must be between 1 and 5, got 0"
+        );
+        let mut wide = Responses::default();
+        wide.add(42).unwrap();
+        assert_eq!(wide.nps_counts().unwrap_err().kind, crate::ErrorKind::OutOfRange);
+        assert_eq!(
+            Responses::default().add(101).unwrap_err().message,
+            "rating must be between 0 and 100, got 101"
+        );
+        let bad = |t: &str| Responses::from_text(t).unwrap_err().message;
+        assert_eq!(
+            bad("[[9,1],[7,1]]"),
+            "invalid responses: ratings must be listed once each in ascending order, got 7 after 9"
+        );
+        assert_eq!(bad("[[9,0]]"), "invalid responses: every count must be at least 1");
+        assert_eq!(
+            bad("[[-1,2]]"),
+            "invalid responses: a rating must be between 0 and 100, got -1"
+        );
+        assert!(bad("{}").starts_with("invalid responses:"));
+        assert!(Responses::from_stored(&all.to_stored()[..10]).is_err());
+    }
 
     #[test]
     fn csat_counts_top_two_boxes_and_refuses_mixed_scales() {

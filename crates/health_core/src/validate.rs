@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
+use crate::format::{json_number, ByteReader, OUTCOMES};
 use crate::resources::{self, Ticker};
 use crate::score::CompensatedSum;
 
@@ -117,6 +118,49 @@ impl Outcomes {
         }
         let pairs = 2 * retained.len() as u128 * churned.len() as u128;
         Some(twice_u as f64 / pairs as f64)
+    }
+
+    /// The stored form (`health.outcomes`): for each outcome, its distinct
+    /// scores in ascending order with how many accounts have each. A
+    /// function of the multiset of rows alone, so the same accounts give the
+    /// same bytes whatever their order, plan or server, and merging stored
+    /// outcomes (`rollup`) answers exactly as one aggregate over all rows.
+    pub fn to_stored(&mut self) -> Result<Vec<u8>> {
+        self.sort();
+        let (retained, churned) = (runs(&self.retained), runs(&self.churned));
+        let mut out = resources::buffer(4 + 16 + 16 * (retained.len() + churned.len()), "the stored outcomes")?;
+        OUTCOMES.write_header(&mut out);
+        for list in [&retained, &churned] {
+            out.extend_from_slice(&(list.len() as u64).to_le_bytes());
+            for &(score, count) in list {
+                out.extend_from_slice(&score.to_le_bytes());
+                out.extend_from_slice(&count.to_le_bytes());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The outcomes of stored bytes, checked: finite scores strictly
+    /// ascending within each outcome, every count at least 1.
+    pub fn from_stored(bytes: &[u8]) -> Result<Outcomes> {
+        let (retained, churned) = stored_runs(bytes)?;
+        let mut out = Outcomes::of("outcomes");
+        for (list, scores, what) in [
+            (&retained, &mut out.retained, "the state of retained accounts' scores"),
+            (&churned, &mut out.churned, "the state of churned accounts' scores"),
+        ] {
+            let total = list
+                .iter()
+                .try_fold(0usize, |n, &(_, c)| n.checked_add(usize::try_from(c).ok()?))
+                .ok_or_else(|| HealthError::program_limit("outcomes: more accounts than this server can count"))?;
+            resources::reserve(scores, total, what)?;
+            let mut ticker = Ticker::default();
+            for &(score, count) in list {
+                ticker.tick();
+                scores.extend(std::iter::repeat_n(score, count as usize));
+            }
+        }
+        Ok(out)
     }
 
     /// Churn rate among the lowest-scored `fraction` of accounts over the
@@ -248,6 +292,101 @@ impl Outcomes {
             aggregate: "",
         })
     }
+}
+
+/// Sorted scores as (score, how many) runs: the stored form of one outcome.
+type Runs = Vec<(f64, u64)>;
+
+fn runs(sorted: &[f64]) -> Runs {
+    let mut out: Vec<(f64, u64)> = Vec::new();
+    for &s in sorted {
+        match out.last_mut() {
+            Some((v, n)) if *v == s => *n += 1,
+            _ => out.push((s, 1)),
+        }
+    }
+    out
+}
+
+/// The (retained, churned) runs of a stored `health.outcomes`, checked.
+fn stored_runs(bytes: &[u8]) -> Result<(Runs, Runs)> {
+    let (_, payload) = OUTCOMES.payload(bytes)?;
+    let corrupt = || HealthError::text("invalid outcomes: the stored bytes are truncated or malformed");
+    let mut r = ByteReader::new(payload, corrupt);
+    let mut read = || -> Result<Runs> {
+        let n = r.u64()? as usize;
+        if n > payload.len() / 16 {
+            return Err(corrupt());
+        }
+        let mut list = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (score, count) = (r.f64()?, r.u64()?);
+            check_run(&list, score, count)?;
+            list.push((score, count));
+        }
+        Ok(list)
+    };
+    let retained = read()?;
+    let churned = read()?;
+    if !r.at_end() {
+        return Err(corrupt());
+    }
+    Ok((retained, churned))
+}
+
+/// A run may follow `list`: a finite score above the last one, a count of at least 1.
+fn check_run(list: &[(f64, u64)], score: f64, count: u64) -> Result<()> {
+    finite("score", score).map_err(|e| HealthError::text(format!("invalid outcomes: {}", e.message)))?;
+    if count == 0 {
+        return Err(HealthError::text("invalid outcomes: every count must be at least 1"));
+    }
+    if list.last().is_some_and(|&(last, _)| last >= score) {
+        return Err(HealthError::text(format!(
+            "invalid outcomes: scores must be listed once each in ascending order, got {} after {}",
+            num(score),
+            num(list.last().map_or(score, |&(v, _)| v))
+        )));
+    }
+    Ok(())
+}
+
+/// Checks stored outcomes (binary receive) without expanding them.
+pub fn check_stored_outcomes(bytes: &[u8]) -> Result<()> {
+    stored_runs(bytes).map(|_| ())
+}
+
+/// The text form of stored outcomes: `{"retained": [[score, count], ...], "churned": [...]}`.
+pub fn outcomes_text(bytes: &[u8]) -> Result<String> {
+    let (retained, churned) = stored_runs(bytes)?;
+    let list = |runs: &[(f64, u64)]| -> Value {
+        Value::Array(runs.iter().map(|&(s, c)| json!([json_number(s), c])).collect())
+    };
+    Ok(json!({"retained": list(&retained), "churned": list(&churned)}).to_string())
+}
+
+/// Stored outcomes from their text form (scores in ascending order, each once).
+pub fn outcomes_from_text(text: &str) -> Result<Vec<u8>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Text {
+        retained: Vec<(f64, u64)>,
+        churned: Vec<(f64, u64)>,
+    }
+    let t: Text = serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid outcomes: {e}")))?;
+    let mut out = resources::buffer(
+        4 + 16 + 16 * (t.retained.len() + t.churned.len()),
+        "the stored outcomes",
+    )?;
+    OUTCOMES.write_header(&mut out);
+    for list in [&t.retained, &t.churned] {
+        out.extend_from_slice(&(list.len() as u64).to_le_bytes());
+        for (i, &(score, count)) in list.iter().enumerate() {
+            check_run(&list[..i], score, count)?;
+            out.extend_from_slice(&score.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1153,6 +1292,64 @@ mod tests {
             prop_assert_eq!(a.lift(fraction).unwrap(), b.lift(fraction).unwrap());
             prop_assert_eq!(a.calibration(7).unwrap(), b.calibration(7).unwrap());
         }
+
+        #[test]
+        fn stored_outcomes_split_anyhow_merge_to_the_same_answers(
+            rows in prop::collection::vec(((0u16..400).prop_map(|v| f64::from(v) / 4.0), any::<bool>()), 1..80),
+            cut in 0usize..80,
+            fraction in 0.01f64..=1.0,
+        ) {
+            let cut = cut.min(rows.len());
+            let (mut first, mut second) = (outcomes(&rows[..cut]), outcomes(&rows[cut..]));
+            // each part stored, read back (text too) and merged
+            let mut merged = Outcomes::from_stored(&first.to_stored().unwrap()).unwrap();
+            let text = outcomes_text(&second.to_stored().unwrap()).unwrap();
+            merged.merge(&Outcomes::from_stored(&outcomes_from_text(&text).unwrap()).unwrap()).unwrap();
+            let mut whole = outcomes(&rows);
+            prop_assert_eq!(merged.auc(), whole.auc());
+            prop_assert_eq!(merged.lift(fraction).unwrap(), whole.lift(fraction).unwrap());
+            prop_assert_eq!(merged.calibration(9).unwrap(), whole.calibration(9).unwrap());
+            // the same rows give the same bytes, whatever the split
+            prop_assert_eq!(merged.to_stored().unwrap(), whole.to_stored().unwrap());
+        }
+    }
+
+    #[test]
+    fn stored_outcomes_text_and_errors() {
+        let mut o = outcomes(&[
+            (80.0, false),
+            (60.0, false),
+            (60.0, true),
+            (20.0, true),
+            (60.0, true),
+            (12.5, false),
+        ]);
+        let bytes = o.to_stored().unwrap();
+        let text = outcomes_text(&bytes).unwrap();
+        assert!(text.contains(r#""retained":[[12.5,1],[60,1],[80,1]]"#), "{text}");
+        assert!(text.contains(r#""churned":[[20,1],[60,2]]"#), "{text}");
+        assert_eq!(outcomes_from_text(&text).unwrap(), bytes);
+        check_stored_outcomes(&bytes).unwrap();
+        let bad = |t: &str| outcomes_from_text(t).unwrap_err().message;
+        assert_eq!(
+            bad(r#"{"retained": [[60, 1], [20, 1]], "churned": []}"#),
+            "invalid outcomes: scores must be listed once each in ascending order, got 20 after 60"
+        );
+        assert_eq!(
+            bad(r#"{"retained": [[60, 0]], "churned": []}"#),
+            "invalid outcomes: every count must be at least 1"
+        );
+        assert!(bad(r#"{"retained": [], "churned": [], "extra": 1}"#).starts_with("invalid outcomes: unknown field"));
+        assert!(bad(r#"{"retained": [[60, -1]], "churned": []}"#).starts_with("invalid outcomes:"));
+        assert!(bad(r#"{"retained": []}"#).starts_with("invalid outcomes: missing field"));
+        // truncated, foreign and corrupted bytes
+        assert!(Outcomes::from_stored(&bytes[..bytes.len() - 3]).is_err());
+        assert!(Outcomes::from_stored(b"{}").is_err());
+        let mut descending = bytes.clone();
+        descending[12..20].copy_from_slice(&99.0f64.to_le_bytes()); // first retained score above the next
+        assert!(Outcomes::from_stored(&descending).is_err());
+        let empty = outcomes_from_text(r#"{"retained": [], "churned": []}"#).unwrap();
+        assert!(Outcomes::from_stored(&empty).unwrap().is_empty());
     }
 
     /// Lift by its definition: sort all rows, take the lowest `fraction · n`

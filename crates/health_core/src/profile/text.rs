@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::view::{corrupt, encode, Header, Layout, StoredBucket};
 use super::*;
 use crate::error::{num, HealthError, Result};
+use crate::format::json_number;
 
 impl ProfileView<'_> {
     /// The readable JSON text form; whole numbers print without a fraction.
@@ -194,18 +195,6 @@ fn v1_bytes(header: &Header, buckets: &[StoredBucket]) -> Vec<u8> {
         out.extend_from_slice(&b.max.to_le_bytes());
     }
     out
-}
-
-/// Whole numbers as JSON integers (1, not 1.0); others as the shortest
-/// decimal that reads back to the same f64.
-fn json_number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        Value::from(v as i64)
-    } else {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
-    }
 }
 
 /// The text form, field order as printed.
