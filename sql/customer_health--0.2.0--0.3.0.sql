@@ -352,7 +352,7 @@ CREATE TYPE outcomes (
 );
 CREATE FUNCTION "outcomes_recv"("buffer" internal) RETURNS outcomes
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_recv_wrapper';
-CREATE FUNCTION "outcomes_send"("o" outcomes) RETURNS bytea
+CREATE FUNCTION "outcomes_send"("value" outcomes) RETURNS bytea
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'outcomes_send_wrapper';
 ALTER TYPE outcomes SET (RECEIVE = outcomes_recv, SEND = outcomes_send);
 COMMENT ON TYPE outcomes IS
@@ -402,7 +402,7 @@ CREATE TYPE responses (
 );
 CREATE FUNCTION "responses_recv"("buffer" internal) RETURNS responses
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_recv_wrapper';
-CREATE FUNCTION "responses_send"("r" responses) RETURNS bytea
+CREATE FUNCTION "responses_send"("value" responses) RETURNS bytea
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'responses_send_wrapper';
 ALTER TYPE responses SET (RECEIVE = responses_recv, SEND = responses_send);
 COMMENT ON TYPE responses IS
@@ -446,7 +446,70 @@ COMMENT ON FUNCTION nps_breakdown(responses) IS
 COMMENT ON FUNCTION csat(responses, integer) IS
     'CSAT of stored answers on a 1..scale survey (default 5): the csat aggregate over the same answers.';
 
--- The support functions of tier_changes, outcomes and responses, commented as a fresh
+-- A churn regression across servers: the stored type fit_rows (the rows
+-- fit_weights fits, as a value), its aggregates fit_rows(features, churned
+-- [, names [, missing]]) and rollup(fit_rows), and fit_weights(rows, l2).
+CREATE TYPE fit_rows;
+CREATE FUNCTION "fit_rows_in"("input" cstring) RETURNS fit_rows
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_in_wrapper';
+CREATE FUNCTION "fit_rows_out"("input" fit_rows) RETURNS cstring
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_out_wrapper';
+CREATE TYPE fit_rows (
+    INTERNALLENGTH = variable, INPUT = fit_rows_in, OUTPUT = fit_rows_out, STORAGE = extended
+);
+CREATE FUNCTION "fit_rows_recv"("buffer" internal) RETURNS fit_rows
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_recv_wrapper';
+CREATE FUNCTION "fit_rows_send"("value" fit_rows) RETURNS bytea
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_send_wrapper';
+ALTER TYPE fit_rows SET (RECEIVE = fit_rows_recv, SEND = fit_rows_send);
+COMMENT ON TYPE fit_rows IS
+    'The rows of a churn regression (features, names, outcome), from the fit_rows aggregate: merge with rollup(), fit with fit_weights(rows, l2).';
+CREATE FUNCTION "fit_rows_trans"("state" internal, "features" double precision[], "churned" bool) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_trans_wrapper';
+CREATE FUNCTION "fit_rows_trans_named"("state" internal, "features" double precision[], "churned" bool,
+    "names" TEXT[]) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_trans_named_wrapper';
+CREATE FUNCTION "fit_rows_trans_policy"("state" internal, "features" double precision[], "churned" bool,
+    "names" TEXT[], "missing" TEXT) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_trans_policy_wrapper';
+CREATE FUNCTION "fit_rows_rollup_trans"("state" internal, "r" fit_rows) RETURNS internal
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_rollup_trans_wrapper';
+CREATE FUNCTION "fit_rows_final"("state" internal) RETURNS fit_rows
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_rows_final_wrapper';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean) (
+    sfunc = fit_rows_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean) IS
+    'The rows of a churn regression as a health.fit_rows value: build it where the rows are, merge with rollup(), fit with fit_weights(rows, l2).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[]) (
+    sfunc = fit_rows_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[]) IS
+    'As fit_rows(features, churned), with the features named (fit_weights then answers weights_by_name).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[], missing text) (
+    sfunc = fit_rows_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[], text) IS
+    'As fit_rows(features, churned, names), with a policy for NULL features: ''error'' (the default), ''skip'', ''zero'' or ''neutral'' (50).';
+CREATE AGGREGATE rollup(r fit_rows) (
+    sfunc = fit_rows_rollup_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(fit_rows) IS
+    'Merges the rows of churn regressions (shards, months): fit_weights of the result fits all their rows.';
+CREATE FUNCTION "fit_weights"("rows" fit_rows, "l2" double precision DEFAULT 0.0) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'fit_weights_of_rows_wrapper';
+COMMENT ON FUNCTION fit_weights(fit_rows, double precision) IS
+    'Logistic regression of churn on stored rows with the L2 penalty l2 (default 0): the fit_weights aggregate over the same rows.';
+
+-- The support functions of tier_changes, outcomes, responses and fit_rows, commented as a fresh
 -- install comments them.
 DO $comments$
 DECLARE
@@ -464,7 +527,7 @@ BEGIN
             FROM pg_catalog.pg_type t
             WHERE p.oid IN (t.typinput, t.typoutput, t.typreceive, t.typsend)
         ) r ON true
-        WHERE (p.proname LIKE 'tier\_changes\_%' OR p.proname LIKE 'responses\_%'
+        WHERE (p.proname LIKE 'tier\_changes\_%' OR p.proname LIKE 'responses\_%' OR p.proname LIKE 'fit\_%'
                OR p.proname IN ('outcomes_in', 'outcomes_out', 'outcomes_recv', 'outcomes_send', 'outcomes_final',
                                 'outcomes_trans', 'outcomes_rollup_trans', 'outcomes_combine', 'outcomes_serial',
                                 'outcomes_deserial'))

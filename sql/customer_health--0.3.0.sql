@@ -16,7 +16,7 @@ COMMENT ON FUNCTION weighted_score_fused(text, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:28
+-- src/validate.rs:30
 -- customer_health::validate::auc_final
 CREATE  FUNCTION "auc_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -27,7 +27,7 @@ AS 'MODULE_PATHNAME', 'auc_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:28
+-- src/validate.rs:30
 -- customer_health::validate::auc_trans
 CREATE  FUNCTION "auc_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -40,7 +40,7 @@ AS 'MODULE_PATHNAME', 'auc_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- customer_health::validate::brier_combine
 CREATE  FUNCTION "brier_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -52,7 +52,7 @@ AS 'MODULE_PATHNAME', 'brier_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- customer_health::validate::brier_deserial
 CREATE  FUNCTION "brier_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -64,7 +64,7 @@ AS 'MODULE_PATHNAME', 'brier_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- customer_health::validate::brier_final
 CREATE  FUNCTION "brier_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -75,7 +75,7 @@ AS 'MODULE_PATHNAME', 'brier_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- customer_health::validate::brier_serial
 CREATE  FUNCTION "brier_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -86,7 +86,7 @@ AS 'MODULE_PATHNAME', 'brier_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- customer_health::validate::brier_trans
 CREATE  FUNCTION "brier_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -99,7 +99,7 @@ AS 'MODULE_PATHNAME', 'brier_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:237
+-- src/validate.rs:229
 -- requires:
 --   brier_trans
 --   brier_final
@@ -117,7 +117,7 @@ COMMENT ON AGGREGATE brier(double precision, boolean) IS 'Mean squared differenc
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:81
+-- src/validate.rs:83
 -- customer_health::validate::calibration_final
 CREATE  FUNCTION "calibration_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -128,7 +128,7 @@ AS 'MODULE_PATHNAME', 'calibration_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:81
+-- src/validate.rs:83
 -- customer_health::validate::calibration_trans
 CREATE  FUNCTION "calibration_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -142,7 +142,7 @@ AS 'MODULE_PATHNAME', 'calibration_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:81
+-- src/validate.rs:83
 -- customer_health::validate::calibration_trans_default
 CREATE  FUNCTION "calibration_trans_default"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -264,7 +264,7 @@ COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answe
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:264
+-- src/signals.rs:260
 -- customer_health::signals::deadline_penalty
 CREATE  FUNCTION "deadline_penalty"(
 	"completed_at" timestamp with time zone, /* Option < TimestampWithTimeZone > */
@@ -289,7 +289,7 @@ AS 'MODULE_PATHNAME', 'evaluate_support_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_combine
 CREATE  FUNCTION "fit_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -301,7 +301,7 @@ AS 'MODULE_PATHNAME', 'fit_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_deserial
 CREATE  FUNCTION "fit_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -313,7 +313,7 @@ AS 'MODULE_PATHNAME', 'fit_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_final
 CREATE  FUNCTION "fit_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -388,7 +388,140 @@ AS 'MODULE_PATHNAME', 'fit_model_trans_options_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:344
+-- fit_rows
+CREATE TYPE fit_rows;
+
+-- src/validate.rs:344
+-- customer_health::validate::fit_rows_in
+CREATE  FUNCTION "fit_rows_in"(
+	"input" cstring /* Option < & :: core :: ffi :: CStr > */
+) RETURNS fit_rows /* Option < fit_rows > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_in_wrapper';
+
+-- src/validate.rs:344
+-- customer_health::validate::fit_rows_out
+CREATE  FUNCTION "fit_rows_out"(
+	"input" fit_rows /* fit_rows */
+) RETURNS cstring /* :: pgrx :: ffi :: CString */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_out_wrapper';
+
+-- src/validate.rs:344
+-- fit_rows
+CREATE TYPE fit_rows (
+	INTERNALLENGTH = variable,
+	INPUT = fit_rows_in, /* customer_health::validate::fit_rows_in */
+	OUTPUT = fit_rows_out, /* customer_health::validate::fit_rows_out */
+	STORAGE = extended
+);
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:379
+-- customer_health::validate::fit_rows_final
+CREATE  FUNCTION "fit_rows_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS fit_rows /* Option < fit_rows > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:367
+-- customer_health::validate::fit_rows_recv
+CREATE  FUNCTION "fit_rows_recv"(
+	"buffer" internal /* :: pgrx :: Internal */
+) RETURNS fit_rows /* fit_rows */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_recv_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:428
+-- customer_health::validate::fit_rows_rollup_trans
+CREATE  FUNCTION "fit_rows_rollup_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"r" fit_rows /* Option < fit_rows > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_rollup_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:367
+-- customer_health::validate::fit_rows_send
+CREATE  FUNCTION "fit_rows_send"(
+	"value" fit_rows /* fit_rows */
+) RETURNS bytea /* Vec < u8 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_send_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:369
+-- requires:
+--   fit_rows
+--   fit_rows_recv
+--   fit_rows_send
+
+
+ALTER TYPE fit_rows SET (RECEIVE = fit_rows_recv, SEND = fit_rows_send);
+COMMENT ON TYPE fit_rows IS
+    'The rows of a churn regression (features, names, outcome), from the fit_rows aggregate: merge with rollup(), fit with fit_weights(rows, l2).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:379
+-- customer_health::validate::fit_rows_trans
+CREATE  FUNCTION "fit_rows_trans"(
+	"state" internal, /* :: pgrx :: Internal */
+	"features" double precision[], /* Option < FloatArray > */
+	"churned" bool /* Option < bool > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_trans_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:379
+-- customer_health::validate::fit_rows_trans_named
+CREATE  FUNCTION "fit_rows_trans_named"(
+	"state" internal, /* :: pgrx :: Internal */
+	"features" double precision[], /* Option < FloatArray > */
+	"churned" bool, /* Option < bool > */
+	"names" TEXT[] /* Option < TextArray > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_trans_named_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:379
+-- customer_health::validate::fit_rows_trans_policy
+CREATE  FUNCTION "fit_rows_trans_policy"(
+	"state" internal, /* :: pgrx :: Internal */
+	"features" double precision[], /* Option < FloatArray > */
+	"churned" bool, /* Option < bool > */
+	"names" TEXT[], /* Option < TextArray > */
+	"missing" TEXT /* Option < Word > */
+) RETURNS internal /* Option < :: pgrx :: Internal > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_rows_trans_policy_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:277
 -- customer_health::validate::fit_serial
 CREATE  FUNCTION "fit_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -399,7 +532,63 @@ AS 'MODULE_PATHNAME', 'fit_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:379
+-- requires:
+--   fit_rows
+--   fit_rows_trans
+--   fit_rows_trans_named
+--   fit_rows_trans_policy
+--   fit_rows_final
+--   fit_combine
+--   fit_serial
+--   fit_deserial
+
+
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean) (
+    sfunc = fit_rows_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean) IS
+    'The rows of a churn regression as a health.fit_rows value: build it where the rows are, merge with rollup(), fit with fit_weights(rows, l2).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[]) (
+    sfunc = fit_rows_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[]) IS
+    'As fit_rows(features, churned), with the features named (fit_weights then answers weights_by_name).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[], missing text) (
+    sfunc = fit_rows_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[], text) IS
+    'As fit_rows(features, churned, names), with a policy for NULL features: ''error'' (the default), ''skip'', ''zero'' or ''neutral'' (50).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:428
+-- requires:
+--   fit_rows
+--   fit_rows_rollup_trans
+--   fit_rows_final
+--   fit_combine
+--   fit_serial
+--   fit_deserial
+
+
+CREATE AGGREGATE rollup(r fit_rows) (
+    sfunc = fit_rows_rollup_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(fit_rows) IS
+    'Merges the rows of churn regressions (shards, months): fit_weights of the result fits all their rows.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:277
 -- customer_health::validate::fit_trans
 CREATE  FUNCTION "fit_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -413,7 +602,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_trans_named
 CREATE  FUNCTION "fit_trans_named"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -428,7 +617,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_named_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_trans_policy
 CREATE  FUNCTION "fit_trans_policy"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -444,7 +633,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_policy_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- customer_health::validate::fit_trans_unregularised
 CREATE  FUNCTION "fit_trans_unregularised"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -457,7 +646,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_unregularised_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:283
+-- src/validate.rs:277
 -- requires:
 --   fit_trans_policy
 --   fit_trans_named
@@ -498,6 +687,18 @@ COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, 
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/validate.rs:448
+-- customer_health::validate::fit_weights
+CREATE  FUNCTION "fit_weights"(
+	"rows" fit_rows, /* fit_rows */
+	"l2" double precision DEFAULT 0.0 /* f64 */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'fit_weights_of_rows_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/model.rs:379
 -- customer_health::model::fold
 CREATE  FUNCTION "fold"(
@@ -521,7 +722,7 @@ AS 'MODULE_PATHNAME', 'grade_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:49
+-- src/validate.rs:51
 -- customer_health::validate::lift_final
 CREATE  FUNCTION "lift_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -532,7 +733,7 @@ AS 'MODULE_PATHNAME', 'lift_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:49
+-- src/validate.rs:51
 -- customer_health::validate::lift_trans
 CREATE  FUNCTION "lift_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -546,7 +747,7 @@ AS 'MODULE_PATHNAME', 'lift_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:49
+-- src/validate.rs:51
 -- customer_health::validate::lift_trans_default
 CREATE  FUNCTION "lift_trans_default"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -604,16 +805,17 @@ COMMENT ON FUNCTION evaluate_fused(model, "any") IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:233
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
+-- src/catalogue.rs:51
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass, /* TableOid */
+	"profiles" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -631,17 +833,87 @@ AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/catalogue.rs:51
+-- src/catalogue.rs:28
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_for_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:136
+-- customer_health::model::evaluate
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:233
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/catalogue.rs:39
 -- customer_health::catalogue::model_for
 CREATE  FUNCTION "model_for"(
 	"name" TEXT, /* & str */
 	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass, /* TableOid */
-	"profiles" regclass /* TableOid */
+	"models" regclass /* TableOid */
 ) RETURNS Model /* Option < Model > */
 STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:291
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:105
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -684,40 +956,6 @@ COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:105
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:291
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:136
--- customer_health::model::evaluate
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/model.rs:145
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
@@ -728,43 +966,6 @@ CREATE  FUNCTION "evaluate"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:226
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:28
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone DEFAULT now() /* TimestampWithTimeZone */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -945,7 +1146,7 @@ COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:28
+-- src/validate.rs:30
 -- customer_health::validate::outcomes_combine
 CREATE  FUNCTION "outcomes_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -957,7 +1158,7 @@ AS 'MODULE_PATHNAME', 'outcomes_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:28
+-- src/validate.rs:30
 -- customer_health::validate::outcomes_deserial
 CREATE  FUNCTION "outcomes_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -969,11 +1170,11 @@ AS 'MODULE_PATHNAME', 'outcomes_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:124
+-- src/validate.rs:126
 -- Outcomes
 CREATE TYPE Outcomes;
 
--- src/validate.rs:124
+-- src/validate.rs:126
 -- customer_health::validate::outcomes_in
 CREATE  FUNCTION "outcomes_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -982,7 +1183,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_in_wrapper';
 
--- src/validate.rs:124
+-- src/validate.rs:126
 -- customer_health::validate::outcomes_out
 CREATE  FUNCTION "outcomes_out"(
 	"input" Outcomes /* Outcomes */
@@ -991,7 +1192,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_out_wrapper';
 
--- src/validate.rs:124
+-- src/validate.rs:126
 -- Outcomes
 CREATE TYPE Outcomes (
 	INTERNALLENGTH = variable,
@@ -1002,7 +1203,7 @@ CREATE TYPE Outcomes (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:219
+-- src/validate.rs:211
 -- customer_health::validate::lift
 CREATE  FUNCTION "lift"(
 	"o" Outcomes, /* Outcomes */
@@ -1014,7 +1215,7 @@ AS 'MODULE_PATHNAME', 'lift_of_outcomes_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:169
+-- src/validate.rs:161
 -- customer_health::validate::outcomes_final
 CREATE  FUNCTION "outcomes_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1025,7 +1226,7 @@ AS 'MODULE_PATHNAME', 'outcomes_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:213
+-- src/validate.rs:205
 -- customer_health::validate::auc
 CREATE  FUNCTION "auc"(
 	"o" Outcomes /* Outcomes */
@@ -1036,7 +1237,7 @@ AS 'MODULE_PATHNAME', 'auc_of_outcomes_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:225
+-- src/validate.rs:217
 -- customer_health::validate::calibration
 CREATE  FUNCTION "calibration"(
 	"o" Outcomes, /* Outcomes */
@@ -1048,10 +1249,10 @@ AS 'MODULE_PATHNAME', 'calibration_of_outcomes_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:152
+-- src/validate.rs:149
 -- customer_health::validate::outcomes_recv
 CREATE  FUNCTION "outcomes_recv"(
-	"buffer" internal /* Internal */
+	"buffer" internal /* :: pgrx :: Internal */
 ) RETURNS Outcomes /* Outcomes */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -1059,7 +1260,7 @@ AS 'MODULE_PATHNAME', 'outcomes_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:193
+-- src/validate.rs:185
 -- customer_health::validate::outcomes_rollup_trans
 CREATE  FUNCTION "outcomes_rollup_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1071,10 +1272,10 @@ AS 'MODULE_PATHNAME', 'outcomes_rollup_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:147
+-- src/validate.rs:149
 -- customer_health::validate::outcomes_send
 CREATE  FUNCTION "outcomes_send"(
-	"o" Outcomes /* Outcomes */
+	"value" Outcomes /* Outcomes */
 ) RETURNS bytea /* Vec < u8 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -1082,7 +1283,7 @@ AS 'MODULE_PATHNAME', 'outcomes_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:159
+-- src/validate.rs:151
 -- requires:
 --   Outcomes
 --   outcomes_recv
@@ -1095,7 +1296,7 @@ COMMENT ON TYPE outcomes IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:28
+-- src/validate.rs:30
 -- customer_health::validate::outcomes_serial
 CREATE  FUNCTION "outcomes_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1106,71 +1307,7 @@ AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:81
--- requires:
---   calibration_trans
---   calibration_trans_default
---   calibration_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:193
--- requires:
---   Outcomes
---   outcomes_rollup_trans
---   outcomes_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE rollup(o outcomes) (
-    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(outcomes) IS
-    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:28
--- requires:
---   auc_trans
---   auc_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:49
+-- src/validate.rs:51
 -- requires:
 --   lift_trans
 --   lift_trans_default
@@ -1195,7 +1332,71 @@ COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:169
+-- src/validate.rs:83
+-- requires:
+--   calibration_trans
+--   calibration_trans_default
+--   calibration_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
+    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+CREATE AGGREGATE calibration(score double precision, churned boolean) (
+    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE calibration(double precision, boolean) IS
+    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:185
+-- requires:
+--   Outcomes
+--   outcomes_rollup_trans
+--   outcomes_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE rollup(o outcomes) (
+    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(outcomes) IS
+    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:30
+-- requires:
+--   auc_trans
+--   auc_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE auc(score double precision, churned boolean) (
+    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE auc(double precision, boolean) IS
+    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:161
 -- customer_health::validate::outcomes_trans
 CREATE  FUNCTION "outcomes_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1208,7 +1409,7 @@ AS 'MODULE_PATHNAME', 'outcomes_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:169
+-- src/validate.rs:161
 -- requires:
 --   Outcomes
 --   outcomes_trans
@@ -1228,7 +1429,7 @@ COMMENT ON AGGREGATE outcomes(double precision, boolean) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- customer_health::signals::points_combine
 CREATE  FUNCTION "points_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1240,7 +1441,7 @@ AS 'MODULE_PATHNAME', 'points_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- customer_health::signals::points_deserial
 CREATE  FUNCTION "points_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1252,7 +1453,7 @@ AS 'MODULE_PATHNAME', 'points_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- customer_health::signals::points_final
 CREATE  FUNCTION "points_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1263,7 +1464,7 @@ AS 'MODULE_PATHNAME', 'points_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- customer_health::signals::points_serial
 CREATE  FUNCTION "points_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1274,7 +1475,7 @@ AS 'MODULE_PATHNAME', 'points_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- customer_health::signals::points_trans
 CREATE  FUNCTION "points_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1289,7 +1490,7 @@ AS 'MODULE_PATHNAME', 'points_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:233
+-- src/signals.rs:229
 -- requires:
 --   points_trans
 --   points_final
@@ -1377,17 +1578,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:286
--- customer_health::profile::profile_mean
-CREATE  FUNCTION "profile_mean"(
-	"p" Profile /* ProfileArg */
-) RETURNS double precision /* f64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:280
 -- customer_health::profile::profile_count
 CREATE  FUNCTION "profile_count"(
@@ -1396,6 +1586,17 @@ CREATE  FUNCTION "profile_count"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_count_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:286
+-- customer_health::profile::profile_mean
+CREATE  FUNCTION "profile_mean"(
+	"p" Profile /* ProfileArg */
+) RETURNS double precision /* f64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_mean_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1805,7 +2006,7 @@ AS 'MODULE_PATHNAME', 'quantile_tier_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
+-- src/signals.rs:161
 -- customer_health::signals::responses_combine
 CREATE  FUNCTION "responses_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -1817,7 +2018,7 @@ AS 'MODULE_PATHNAME', 'responses_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
+-- src/signals.rs:161
 -- customer_health::signals::responses_deserial
 CREATE  FUNCTION "responses_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -1862,29 +2063,7 @@ CREATE TYPE Responses (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
--- customer_health::signals::responses_final
-CREATE  FUNCTION "responses_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Responses /* Option < Responses > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'responses_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:215
--- customer_health::signals::nps_breakdown
-CREATE  FUNCTION "nps_breakdown"(
-	"r" Responses /* Responses */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:209
+-- src/signals.rs:205
 -- customer_health::signals::nps
 CREATE  FUNCTION "nps"(
 	"r" Responses /* Responses */
@@ -1895,7 +2074,18 @@ AS 'MODULE_PATHNAME', 'nps_of_responses_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:226
+-- src/signals.rs:211
+-- customer_health::signals::nps_breakdown
+CREATE  FUNCTION "nps_breakdown"(
+	"r" Responses /* Responses */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:222
 -- customer_health::signals::csat
 CREATE  FUNCTION "csat"(
 	"r" Responses, /* Responses */
@@ -1907,10 +2097,21 @@ AS 'MODULE_PATHNAME', 'csat_of_responses_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:148
+-- src/signals.rs:161
+-- customer_health::signals::responses_final
+CREATE  FUNCTION "responses_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Responses /* Option < Responses > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'responses_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:143
 -- customer_health::signals::responses_recv
 CREATE  FUNCTION "responses_recv"(
-	"buffer" internal /* Internal */
+	"buffer" internal /* :: pgrx :: Internal */
 ) RETURNS Responses /* Responses */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -1918,7 +2119,7 @@ AS 'MODULE_PATHNAME', 'responses_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:189
+-- src/signals.rs:185
 -- customer_health::signals::responses_rollup_trans
 CREATE  FUNCTION "responses_rollup_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1933,7 +2134,7 @@ AS 'MODULE_PATHNAME', 'responses_rollup_trans_wrapper';
 -- src/signals.rs:143
 -- customer_health::signals::responses_send
 CREATE  FUNCTION "responses_send"(
-	"r" Responses /* Responses */
+	"value" Responses /* Responses */
 ) RETURNS bytea /* Vec < u8 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
@@ -1941,7 +2142,7 @@ AS 'MODULE_PATHNAME', 'responses_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:155
+-- src/signals.rs:151
 -- requires:
 --   Responses
 --   responses_recv
@@ -1954,7 +2155,7 @@ COMMENT ON TYPE responses IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
+-- src/signals.rs:161
 -- customer_health::signals::responses_serial
 CREATE  FUNCTION "responses_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -1965,7 +2166,7 @@ AS 'MODULE_PATHNAME', 'responses_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:189
+-- src/signals.rs:185
 -- requires:
 --   Responses
 --   responses_rollup_trans
@@ -1985,7 +2186,7 @@ COMMENT ON AGGREGATE rollup(responses) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
+-- src/signals.rs:161
 -- customer_health::signals::responses_trans
 CREATE  FUNCTION "responses_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1997,7 +2198,7 @@ AS 'MODULE_PATHNAME', 'responses_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:165
+-- src/signals.rs:161
 -- requires:
 --   Responses
 --   responses_trans
@@ -2269,14 +2470,27 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:165
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
+-- src/scorecard.rs:92
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:182
+-- customer_health::scorecard::score_change
+CREATE  FUNCTION "score_change"(
+	"before" Scorecard, /* Scorecard */
+	"after" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'score_change_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2305,27 +2519,14 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:92
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:182
--- customer_health::scorecard::score_change
-CREATE  FUNCTION "score_change"(
-	"before" Scorecard, /* Scorecard */
-	"after" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
+-- src/scorecard.rs:165
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'score_change_wrapper';
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2494,7 +2695,7 @@ COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:487
+-- src/signals.rs:483
 -- customer_health::signals::sparkline
 CREATE  FUNCTION "sparkline"(
 	"values" double precision[] /* FloatArray */
@@ -2505,7 +2706,7 @@ AS 'MODULE_PATHNAME', 'sparkline_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:423
+-- src/signals.rs:419
 -- customer_health::signals::sparkline_agg_final
 CREATE  FUNCTION "sparkline_agg_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2566,7 +2767,7 @@ AS 'MODULE_PATHNAME', 'tier_of_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_combine
 CREATE  FUNCTION "tier_changes_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -2578,7 +2779,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_deserial
 CREATE  FUNCTION "tier_changes_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -2590,7 +2791,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_final
 CREATE  FUNCTION "tier_changes_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2601,7 +2802,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_serial
 CREATE  FUNCTION "tier_changes_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2612,7 +2813,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_trans
 CREATE  FUNCTION "tier_changes_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2626,7 +2827,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- customer_health::signals::tier_changes_trans_rule
 CREATE  FUNCTION "tier_changes_trans_rule"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2643,7 +2844,7 @@ AS 'MODULE_PATHNAME', 'tier_changes_trans_rule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:387
+-- src/signals.rs:383
 -- requires:
 --   tier_changes_trans
 --   tier_changes_trans_rule
@@ -2670,7 +2871,7 @@ COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamp
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:338
+-- src/signals.rs:334
 -- customer_health::signals::trend_combine
 CREATE  FUNCTION "trend_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -2682,7 +2883,7 @@ AS 'MODULE_PATHNAME', 'trend_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:338
+-- src/signals.rs:334
 -- customer_health::signals::trend_deserial
 CREATE  FUNCTION "trend_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -2694,11 +2895,11 @@ AS 'MODULE_PATHNAME', 'trend_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:291
+-- src/signals.rs:287
 -- Trend
 CREATE TYPE Trend;
 
--- src/signals.rs:291
+-- src/signals.rs:287
 -- customer_health::signals::trend_in
 CREATE  FUNCTION "trend_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -2707,7 +2908,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_in_wrapper';
 
--- src/signals.rs:291
+-- src/signals.rs:287
 -- customer_health::signals::trend_out
 CREATE  FUNCTION "trend_out"(
 	"input" Trend /* Trend */
@@ -2716,7 +2917,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'trend_out_wrapper';
 
--- src/signals.rs:291
+-- src/signals.rs:287
 -- Trend
 CREATE TYPE Trend (
 	INTERNALLENGTH = variable,
@@ -2727,18 +2928,29 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:470
--- customer_health::signals::first_score
-CREATE  FUNCTION "first_score"(
+-- src/signals.rs:471
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'first_score_wrapper';
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:446
+-- src/signals.rs:334
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:442
 -- customer_health::signals::slope
 CREATE  FUNCTION "slope"(
 	"t" Trend, /* Trend */
@@ -2750,51 +2962,7 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:465
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:338
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:452
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:481
--- customer_health::signals::n
-CREATE  FUNCTION "n"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'n_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:458
+-- src/signals.rs:454
 -- customer_health::signals::direction
 CREATE  FUNCTION "direction"(
 	"t" Trend, /* Trend */
@@ -2806,18 +2974,51 @@ AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:475
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
+-- src/signals.rs:466
+-- customer_health::signals::first_score
+CREATE  FUNCTION "first_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
+AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:323
+-- src/signals.rs:461
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:477
+-- customer_health::signals::n
+CREATE  FUNCTION "n"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'n_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:448
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'delta_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:319
 -- customer_health::signals::trend_recv
 CREATE  FUNCTION "trend_recv"(
 	"buffer" internal /* Internal */
@@ -2828,7 +3029,7 @@ AS 'MODULE_PATHNAME', 'trend_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:318
+-- src/signals.rs:314
 -- customer_health::signals::trend_send
 CREATE  FUNCTION "trend_send"(
 	"t" Trend /* Trend */
@@ -2839,7 +3040,7 @@ AS 'MODULE_PATHNAME', 'trend_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:332
+-- src/signals.rs:328
 -- requires:
 --   Trend
 --   trend_recv
@@ -2849,7 +3050,7 @@ ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:338
+-- src/signals.rs:334
 -- customer_health::signals::trend_serial
 CREATE  FUNCTION "trend_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -2860,7 +3061,7 @@ AS 'MODULE_PATHNAME', 'trend_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:338
+-- src/signals.rs:334
 -- customer_health::signals::trend_trans
 CREATE  FUNCTION "trend_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -2873,7 +3074,25 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:338
+-- src/signals.rs:419
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:334
 -- requires:
 --   Trend
 --   trend_trans
@@ -2890,24 +3109,6 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:423
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -3026,6 +3227,8 @@ COMMENT ON FUNCTION auc(outcomes) IS
     'Exact ROC AUC of stored outcomes: the auc aggregate over the same rows.';
 COMMENT ON FUNCTION lift(outcomes, double precision) IS
     'Lift of the lowest-scored fraction (default 0.1) of stored outcomes: the lift aggregate over the same rows.';
+COMMENT ON FUNCTION fit_weights(fit_rows, double precision) IS
+    'Logistic regression of churn on stored rows with the L2 penalty l2 (default 0): the fit_weights aggregate over the same rows.';
 COMMENT ON FUNCTION calibration(outcomes, integer) IS
     'Calibration buckets (default 10) of stored outcomes: the calibration aggregate over the same rows.';
 

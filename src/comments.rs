@@ -58,6 +58,8 @@ COMMENT ON FUNCTION auc(outcomes) IS
     'Exact ROC AUC of stored outcomes: the auc aggregate over the same rows.';
 COMMENT ON FUNCTION lift(outcomes, double precision) IS
     'Lift of the lowest-scored fraction (default 0.1) of stored outcomes: the lift aggregate over the same rows.';
+COMMENT ON FUNCTION fit_weights(fit_rows, double precision) IS
+    'Logistic regression of churn on stored rows with the L2 penalty l2 (default 0): the fit_weights aggregate over the same rows.';
 COMMENT ON FUNCTION calibration(outcomes, integer) IS
     'Calibration buckets (default 10) of stored outcomes: the calibration aggregate over the same rows.';
 

@@ -15,7 +15,7 @@ use pgrx::{Internal, JsonB, StringInfo};
 use crate::agg::aggregate;
 use crate::args::FloatArray;
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, received_bytes, stored_bytes_type};
+use crate::stored::{input_text, received_bytes, stored_bytes_type, stored_send_recv};
 
 /// Microseconds of a finite timestamptz; ±infinity is 22023.
 fn micros(t: TimestampWithTimeZone, function: &str, name: &str) -> i64 {
@@ -140,17 +140,13 @@ impl Responses {
     }
 }
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn responses_send(r: Responses) -> Vec<u8> {
-    r.0
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn responses_recv(mut buffer: Internal) -> Responses {
-    let bytes = received_bytes(&mut buffer, RESPONSES);
-    CoreResponses::from_stored(bytes).or_raise(RESPONSES);
-    Responses(bytes.to_vec())
-}
+stored_send_recv!(
+    Responses,
+    responses_send,
+    responses_recv,
+    RESPONSES,
+    CoreResponses::from_stored
+);
 
 extension_sql!(
     r#"

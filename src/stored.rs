@@ -95,6 +95,26 @@ macro_rules! stored_bytes_type {
 }
 pub(crate) use stored_bytes_type;
 
+/// The binary send and receive functions of a stored type `$ty(Vec<u8>)`:
+/// its bytes as they are, and received bytes checked by `$check` (a
+/// `fn(&[u8]) -> Result<_>`) before they become a value; errors name `$name`.
+macro_rules! stored_send_recv {
+    ($ty:ident, $send:ident, $recv:ident, $name:expr, $check:expr) => {
+        #[::pgrx::pg_extern(immutable, strict, parallel_safe)]
+        fn $send(value: $ty) -> Vec<u8> {
+            value.0
+        }
+
+        #[::pgrx::pg_extern(immutable, strict, parallel_safe)]
+        fn $recv(mut buffer: ::pgrx::Internal) -> $ty {
+            let bytes = $crate::stored::received_bytes(&mut buffer, $name);
+            $crate::errors::OrRaise::or_raise(($check)(bytes), $name);
+            $ty(bytes.to_vec())
+        }
+    };
+}
+pub(crate) use stored_send_recv;
+
 /// The text given to a type's input function, or 22P02 when it is not UTF-8.
 pub fn input_text<'a>(input: &'a core::ffi::CStr, function: &str) -> &'a str {
     input

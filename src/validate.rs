@@ -1,13 +1,15 @@
 //! SQL wrappers for docs/reference.md §7: `auc`, `lift`, `calibration`, `brier`,
 //! `fit_weights` — aggregates, so they work inside any `SELECT ... GROUP BY` —
 //! and the stored type `health.outcomes` with its aggregates `outcomes` and
-//! `rollup` and the accessors `auc`, `lift` and `calibration`, so the
-//! validation of a score spread over servers is merged exactly.
+//! `rollup` and the accessors `auc`, `lift` and `calibration`, and the
+//! stored type `health.fit_rows` with `fit_rows`, `rollup` and
+//! `fit_weights(rows, l2)`, so the validation of a score spread over
+//! servers is merged exactly.
 
 use health_core::aggregate::OutcomeRow;
 use health_core::validate::{
-    calibration_json, check_stored_outcomes, fit_logistic, outcomes_from_text, outcomes_text, Brier, Design,
-    FitMissing, FitRow, Outcomes as CoreOutcomes,
+    calibration_json, check_stored_outcomes, design_from_stored, design_to_stored, fit_logistic, fit_rows_from_text,
+    fit_rows_text, outcomes_from_text, outcomes_text, Brier, Design, FitMissing, FitRow, Outcomes as CoreOutcomes,
 };
 use health_core::HealthError;
 use pgrx::prelude::*;
@@ -16,7 +18,7 @@ use pgrx::{Internal, JsonB, StringInfo};
 use crate::agg::aggregate;
 use crate::args::{FloatArray, TextArray, Word};
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, received_bytes, stored_bytes_type};
+use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
 
 // ---- auc, lift, calibration: one state of scores split by outcome ----
 
@@ -144,17 +146,7 @@ impl Outcomes {
     }
 }
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn outcomes_send(o: Outcomes) -> Vec<u8> {
-    o.0
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn outcomes_recv(mut buffer: Internal) -> Outcomes {
-    let bytes = received_bytes(&mut buffer, OUTCOMES);
-    check_stored_outcomes(bytes).or_raise(OUTCOMES);
-    Outcomes(bytes.to_vec())
-}
+stored_send_recv!(Outcomes, outcomes_send, outcomes_recv, OUTCOMES, check_stored_outcomes);
 
 extension_sql!(
     r#"
@@ -255,8 +247,10 @@ COMMENT ON AGGREGATE brier(double precision, boolean) IS 'Mean squared differenc
 
 const FIT: &str = "fit_weights";
 
-/// A row of `fit_weights`' arguments; NULL `names` means unnamed features.
+/// A row of `fit_weights`' (or `fit_rows`') arguments, errors naming
+/// `function`; NULL `names` means unnamed features.
 fn fit_row(
+    function: &str,
     features: &FloatArray,
     churned: bool,
     l2: Option<f64>,
@@ -266,16 +260,16 @@ fn fit_row(
     let missing = match missing {
         None => FitMissing::Error,
         Some(None) => raise(
-            FIT,
+            function,
             HealthError::null("missing must not be NULL (the default is 'error')"),
         ),
-        Some(Some(word)) => FitMissing::parse(word.as_str(FIT, "missing")).or_raise(FIT),
+        Some(Some(word)) => FitMissing::parse(word.as_str(function, "missing")).or_raise(function),
     };
     FitRow {
         features: features.iter().collect(),
         churned,
         l2,
-        names: names.map(|n| n.to_strings(FIT, "names")),
+        names: names.map(|n| n.to_strings(function, "names")),
         missing,
     }
 }
@@ -288,21 +282,21 @@ aggregate! {
         names: Option<TextArray>, missing: Option<Word>
     ) {
         let (features, churned) = (features?, churned?);
-        Some(fit_row(&features, churned, l2, names.as_ref(), Some(missing.as_ref())))
+        Some(fit_row(FIT, &features, churned, l2, names.as_ref(), Some(missing.as_ref())))
     }
     transition fit_trans_named(
         features: Option<FloatArray>, churned: Option<bool>, l2: Option<f64>, names: Option<TextArray>
     ) {
         let (features, churned) = (features?, churned?);
-        Some(fit_row(&features, churned, l2, names.as_ref(), None))
+        Some(fit_row(FIT, &features, churned, l2, names.as_ref(), None))
     }
     transition fit_trans(features: Option<FloatArray>, churned: Option<bool>, l2: Option<f64>) {
         let (features, churned) = (features?, churned?);
-        Some(fit_row(&features, churned, l2, None, None))
+        Some(fit_row(FIT, &features, churned, l2, None, None))
     }
     transition fit_trans_unregularised(features: Option<FloatArray>, churned: Option<bool>) {
         let (features, churned) = (features?, churned?);
-        Some(fit_row(&features, churned, None, None, None))
+        Some(fit_row(FIT, &features, churned, None, None, None))
     }
     finalize fit_final(design) -> JsonB {
         let fit = fit_logistic(design, design.l2).or_raise(FIT);
@@ -338,6 +332,127 @@ COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, 
 "#;
 }
 
+// ---- health.fit_rows: fit_weights' rows as a value ----
+
+const FIT_ROWS: &str = "fit_rows";
+
+/// The rows of a logistic regression (features and outcome) as a value:
+/// built where the rows are, merged with `rollup`, fitted by
+/// `fit_weights(rows, l2)` as the aggregate fits the same rows.
+// pgrx names the SQL type after the struct: `fit_rows`, as the SQL reads.
+#[allow(non_camel_case_types)]
+#[derive(PostgresType, Debug, Clone, PartialEq)]
+#[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
+pub struct fit_rows(Vec<u8>);
+
+stored_bytes_type!(fit_rows, "health.fit_rows", FIT_ROWS);
+
+impl InOutFuncs for fit_rows {
+    fn input(input: &core::ffi::CStr) -> Self {
+        fit_rows(fit_rows_from_text(input_text(input, FIT_ROWS)).or_raise(FIT_ROWS))
+    }
+
+    fn output(&self, buffer: &mut StringInfo) {
+        buffer.push_str(&fit_rows_text(&self.0).or_raise(FIT_ROWS));
+    }
+}
+
+impl fit_rows {
+    fn open(&self, function: &str) -> Design {
+        design_from_stored(&self.0).or_raise(function)
+    }
+}
+
+stored_send_recv!(fit_rows, fit_rows_send, fit_rows_recv, FIT_ROWS, design_from_stored);
+
+extension_sql!(
+    r#"
+ALTER TYPE fit_rows SET (RECEIVE = fit_rows_recv, SEND = fit_rows_send);
+COMMENT ON TYPE fit_rows IS
+    'The rows of a churn regression (features, names, outcome), from the fit_rows aggregate: merge with rollup(), fit with fit_weights(rows, l2).';
+"#,
+    name = "fit_rows_type_options",
+    requires = [fit_rows, fit_rows_recv, fit_rows_send]
+);
+
+aggregate! {
+    aggregate "fit_rows", state Design;
+    shares support (fit_combine, fit_serial, fit_deserial);
+    requires (fit_rows);
+    transition fit_rows_trans(features: Option<FloatArray>, churned: Option<bool>) {
+        let (features, churned) = (features?, churned?);
+        Some(fit_row(FIT_ROWS, &features, churned, None, None, None))
+    }
+    transition fit_rows_trans_named(features: Option<FloatArray>, churned: Option<bool>, names: Option<TextArray>) {
+        let (features, churned) = (features?, churned?);
+        Some(fit_row(FIT_ROWS, &features, churned, None, names.as_ref(), None))
+    }
+    transition fit_rows_trans_policy(
+        features: Option<FloatArray>, churned: Option<bool>, names: Option<TextArray>, missing: Option<Word>
+    ) {
+        let (features, churned) = (features?, churned?);
+        Some(fit_row(FIT_ROWS, &features, churned, None, names.as_ref(), Some(missing.as_ref())))
+    }
+    finalize fit_rows_final(design) -> fit_rows {
+        if design.rows() == 0 && design.skipped == 0 {
+            return None;
+        }
+        Some(fit_rows(design_to_stored(design).or_raise(FIT_ROWS)))
+    }
+    sql "fit_rows_aggregate" r#"
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean) (
+    sfunc = fit_rows_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean) IS
+    'The rows of a churn regression as a health.fit_rows value: build it where the rows are, merge with rollup(), fit with fit_weights(rows, l2).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[]) (
+    sfunc = fit_rows_trans_named, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[]) IS
+    'As fit_rows(features, churned), with the features named (fit_weights then answers weights_by_name).';
+CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[], missing text) (
+    sfunc = fit_rows_trans_policy, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[], text) IS
+    'As fit_rows(features, churned, names), with a policy for NULL features: ''error'' (the default), ''skip'', ''zero'' or ''neutral'' (50).';
+"#;
+}
+
+aggregate! {
+    aggregate "rollup", state Design;
+    shares support (fit_combine, fit_serial, fit_deserial);
+    requires (fit_rows);
+    transition fit_rows_rollup_trans(r: Option<fit_rows>) {
+        Some(r?.open("rollup"))
+    }
+    shares final (fit_rows_final);
+    sql "fit_rows_rollup" r#"
+CREATE AGGREGATE rollup(r fit_rows) (
+    sfunc = fit_rows_rollup_trans, stype = internal, combinefunc = fit_combine,
+    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE rollup(fit_rows) IS
+    'Merges the rows of churn regressions (shards, months): fit_weights of the result fits all their rows.';
+"#;
+}
+
+/// `fit_weights` of stored rows, with the penalty `l2`: as the aggregate over the same rows.
+#[pg_extern(immutable, strict, parallel_safe, name = "fit_weights")]
+fn fit_weights_of_rows(rows: fit_rows, l2: default!(f64, 0.0)) -> JsonB {
+    let mut design = rows.open(FIT);
+    design.l2 = l2;
+    let fit = fit_logistic(&design, design.l2).or_raise(FIT);
+    JsonB(fit.to_json(&design))
+}
+
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
@@ -353,6 +468,21 @@ mod tests {
         let lift =
             Spi::get_one::<f64>("SELECT health.lift(s, s IN (1, 7), 0.1) FROM generate_series(1, 10) s").unwrap();
         assert_eq!(lift, Some(5.0));
+    }
+
+    #[pg_test]
+    fn fit_rows_merged_fit_as_one_aggregate() {
+        let rows = "FROM (SELECT ARRAY[(s % 37)::float8, ((s * 7) % 23)::float8] AS f, (s % 37 + 2 * ((s * 7) % 23) + s % 5) < 30 AS c, s % 3 AS part FROM generate_series(1, 600) s) t";
+        let direct = Spi::get_one::<String>(&format!(
+            "SELECT (SELECT string_agg(round(v::numeric, 8)::text, ' ') FROM jsonb_array_elements_text(health.fit_weights(f, c, 0.5) -> 'coefficients') v) {rows}"
+        ))
+        .unwrap();
+        let merged = Spi::get_one::<String>(&format!(
+            "SELECT (SELECT string_agg(round(v::numeric, 8)::text, ' ') FROM jsonb_array_elements_text(health.fit_weights(r, 0.5) -> 'coefficients') v)
+             FROM (SELECT health.rollup(r) AS r FROM (SELECT health.fit_rows(f, c) AS r {rows} GROUP BY part) p) m"
+        ))
+        .unwrap();
+        assert_eq!(direct, merged);
     }
 
     #[pg_test]

@@ -157,6 +157,21 @@ FROM (SELECT health.rollup(o) AS o
             FROM sharded.score_history_2 h JOIN sharded.renewals_2 r USING (account_id)
             WHERE h.scored_at = timestamptz '2026-11-01 00:00+00') per_shard) merged;
 
+-- Which way does the score push churn, over all shards? The rows of the
+-- regression are kept on each shard as one health.fit_rows value, merged
+-- here and fitted: the same fit as over all the rows on one server. (No
+-- names: postgres_fdw keeps an aggregate with a text constant argument on
+-- the coordinator, as that constant's collation is not a remote column's.)
+CREATE VIEW sharded.score_fit AS
+SELECT health.fit_weights(health.rollup(r), 0.01) AS fit
+FROM (SELECT health.fit_rows(ARRAY[h.score], r.churned) AS r
+      FROM sharded.score_history_1 h JOIN sharded.renewals_1 r USING (account_id)
+      WHERE h.scored_at = timestamptz '2026-11-01 00:00+00'
+      UNION ALL
+      SELECT health.fit_rows(ARRAY[h.score], r.churned)
+      FROM sharded.score_history_2 h JOIN sharded.renewals_2 r USING (account_id)
+      WHERE h.scored_at = timestamptz '2026-11-01 00:00+00') per_shard;
+
 -- What BI tools read: refreshed on the coordinator (pg_cron, below),
 -- reading through the shards.
 CREATE MATERIALIZED VIEW sharded.scored_accounts AS

@@ -186,6 +186,7 @@ class Args:
             "health.model": lambda: self.stored("model"),
             "health.outcomes": lambda: self.stored("outcomes"),
             "health.responses": lambda: self.stored("responses"),
+            "health.fit_rows": lambda: self.stored("fit_rows"),
         }[sql_type]
         return f"({make()})::{sql_type}"
 
@@ -201,6 +202,8 @@ UNION ALL SELECT 'outcomes', health.outcomes(s, c)::text FROM (VALUES (80.0, fal
 UNION ALL SELECT 'outcomes', '{"retained": [], "churned": [[0, 3]]}'::health.outcomes::text
 UNION ALL SELECT 'responses', health.responses(r)::text FROM unnest(ARRAY[10, 9, 9, 7, 3, 0, 5]) r
 UNION ALL SELECT 'responses', '[[1, 2], [4, 1], [5, 7]]'::health.responses::text
+UNION ALL SELECT 'fit_rows', health.fit_rows(ARRAY[a, b], c, '{logins,nps}')::text FROM (VALUES (1.0, 20.0, true), (5, 80, false), (3, 50, false), (4, 10, true)) v(a, b, c)
+UNION ALL SELECT 'fit_rows', '{"names": null, "features": [[1], [2], [3]], "churned": [true, false, false], "skipped": 1, "imputed": 0}'::health.fit_rows::text
 UNION ALL SELECT 'model', '{"metrics": [{"name": "seats", "weight": 1, "scale": {"method": "piecewise", "knots": [0, 50, 100], "scores": [0, 80, 100]}}, {"name": "adoption", "weight": 1, "scale": {"method": "zscore", "mean": 50, "stddev": 10}}], "missing": "zero", "min_coverage": 0.5}'::health.model::text
 """
 

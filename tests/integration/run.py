@@ -604,6 +604,21 @@ print(json.dumps({"view": view["name"], "table": view["sql_table_name"], "fields
                    "equal the aggregates over all rows on one server, to the bit",
                    len(remote) == 2 and all("health.outcomes(" in q and "JOIN" in q for q in remote) and validation[0],
                    f"AUC {validation[1]:.6f}, lift {validation[2]:.4f}")
+        remote, _ = remote_sql("SELECT * FROM sharded.score_fit")
+        fit = rows("""
+            SELECT abs((s.fit -> 'coefficients' ->> 0)::float8 - (d.fit -> 'coefficients' ->> 0)::float8),
+                   abs((s.fit ->> 'intercept')::float8 - (d.fit ->> 'intercept')::float8),
+                   s.fit ->> 'rows' = d.fit ->> 'rows' AND s.fit -> 'weights' = d.fit -> 'weights',
+                   (s.fit -> 'coefficients' ->> 0)::float8
+            FROM sharded.score_fit s,
+                 (SELECT health.fit_weights(ARRAY[h.score], r.churned, 0.01) AS fit
+                  FROM demo.score_history h JOIN demo.renewals r USING (account_id)
+                  WHERE h.scored_at = timestamptz '2026-11-01 00:00+00') d""")[0]
+        self.check("sharded: fit_weights of health.fit_rows built on each shard and merged with rollup equals the "
+                   "aggregate over all rows on one server (coefficients to 1e-9)",
+                   len(remote) == 2 and all("health.fit_rows(" in q for q in remote)
+                   and fit[0] < 1e-9 and fit[1] < 1e-9 and fit[2],
+                   f"score coefficient {fit[3]:.6f}, differences {fit[0]:.1e} and {fit[1]:.1e}")
         rows(f"""DO $$ BEGIN
                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BI_ROLE}') THEN CREATE ROLE {BI_ROLE} LOGIN; END IF;
                    END $$; GRANT ch_analyst TO {BI_ROLE}""")

@@ -218,3 +218,17 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.csat('[[0, 1], [5, 2]]'::health.responses)$$),
     ($$SELECT health.csat('[[4, 1]]'::health.responses, 2)$$)
 ) AS cases(q);
+
+-- health.fit_rows: text that is not a valid value (22P02), rows the
+-- aggregate refuses, and the fit's own checks
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT '{"names": null, "features": [[1, 2]], "churned": []}'::health.fit_rows$$),
+    ($$SELECT '{"names": null, "features": [[1, 2], [3]], "churned": [true, false]}'::health.fit_rows$$),
+    ($$SELECT '{"names": ["a"], "features": [[1, 2]], "churned": [true]}'::health.fit_rows$$),
+    ($$SELECT '{"names": null, "features": [], "churned": [], "l2": 1}'::health.fit_rows$$),
+    ($$SELECT health.fit_rows(f, true) FROM (VALUES (ARRAY[1.0, NULL]::float8[])) v(f)$$),
+    ($$SELECT health.fit_rows(f, true, '{a}') FROM (VALUES (ARRAY[1.0, 2.0]::float8[])) v(f)$$),
+    ($$SELECT health.fit_rows(f, true, '{a,b}', 'maybe') FROM (VALUES (ARRAY[1.0, NULL]::float8[])) v(f)$$),
+    ($$SELECT health.fit_weights('{"names": null, "features": [[1], [2]], "churned": [true, true]}'::health.fit_rows)$$),
+    ($$SELECT health.fit_weights('{"names": null, "features": [[1], [2]], "churned": [true, false]}'::health.fit_rows, -1)$$)
+) AS cases(q);

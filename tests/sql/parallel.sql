@@ -89,6 +89,9 @@ INSERT INTO par_queries VALUES
  ('rollup of stored outcomes, per metric: the value and its auc and lift',
   $$SELECT md5(string_agg(metric || md5(o::text) || round(health.auc(o)::numeric, 12) || '/' || round(health.lift(o, 0.2)::numeric, 12), ',' ORDER BY metric))
      FROM (SELECT metric, health.rollup(o) AS o FROM par_outcomes GROUP BY metric) x$$),
+ ('fit_rows, one group, fitted: coefficients and rows',
+  $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
+     FROM (SELECT health.fit_weights(health.fit_rows(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2)) AS f FROM par_metrics) x$$),
  ('fit_weights',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
      FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),

@@ -283,6 +283,13 @@ impl Accumulate<HistoryRow> for TierHistory {
 }
 
 /// `fit_weights`: one row of its arguments.
+/// `rollup(fit_rows)`: a stored value's rows join the group's.
+impl Accumulate<Design> for Design {
+    fn add_row(&mut self, row: Design) -> Result<()> {
+        self.merge(&row)
+    }
+}
+
 impl Accumulate<FitRow> for Design {
     fn add_row(&mut self, row: FitRow) -> Result<()> {
         Design::add_row(self, row)

@@ -126,6 +126,14 @@ pub const RESPONSES: StoredType = StoredType {
     is_format_1: |_| false,
 };
 
+/// `health.fit_rows` (new in 0.3.0: no format 1).
+pub const FIT_ROWS: StoredType = StoredType {
+    name: "fit_rows",
+    tag: *b"FR",
+    current: 2,
+    is_format_1: |_| false,
+};
+
 /// `health.outcomes` (new in 0.3.0: no format 1).
 pub const OUTCOMES: StoredType = StoredType {
     name: "outcomes",

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
-use crate::format::{json_number, ByteReader, OUTCOMES};
+use crate::format::{json_number, ByteReader, FIT_ROWS, OUTCOMES};
 use crate::resources::{self, Ticker};
 use crate::score::CompensatedSum;
 
@@ -704,6 +704,93 @@ impl Design {
     }
 }
 
+// ---- the stored form of fit_weights' rows (health.fit_rows) ----
+
+/// The rows of `fit_weights` as a value (`health.fit_rows`): the header,
+/// then the aggregate's own serial form. Built where the rows are, merged
+/// with `rollup`, fitted by `fit_weights(rows, l2)`. The penalty is the
+/// fit's, not the rows': it is not kept.
+pub fn design_to_stored(design: &Design) -> Result<Vec<u8>> {
+    let mut out = resources::buffer(4 + design.serial_size(design.rows()), "the stored fit rows")?;
+    FIT_ROWS.write_header(&mut out);
+    let bytes = Design {
+        l2: 0.0,
+        ..design.clone()
+    }
+    .to_bytes()?;
+    out.extend_from_slice(&bytes);
+    Ok(out)
+}
+
+pub fn design_from_stored(bytes: &[u8]) -> Result<Design> {
+    let (_, payload) = FIT_ROWS.payload(bytes)?;
+    Design::from_bytes(payload)
+        .map_err(|_| HealthError::text("invalid fit_rows: the stored bytes are truncated or malformed"))
+}
+
+/// The text form: `{"names": [...] or null, "features": [[...], ...], "churned": [...],
+/// "skipped": n, "imputed": n}`.
+pub fn fit_rows_text(bytes: &[u8]) -> Result<String> {
+    let d = design_from_stored(bytes)?;
+    let rows: Vec<Value> = (0..d.rows())
+        .map(|i| {
+            Value::Array(
+                d.x[i * d.features..(i + 1) * d.features]
+                    .iter()
+                    .map(|&v| json_number(v))
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok(
+        json!({"names": d.names, "features": rows, "churned": d.y, "skipped": d.skipped, "imputed": d.imputed})
+            .to_string(),
+    )
+}
+
+/// Stored fit rows from their text form, checked as the aggregate checks its rows.
+pub fn fit_rows_from_text(text: &str) -> Result<Vec<u8>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Text {
+        names: Option<Vec<String>>,
+        features: Vec<Vec<f64>>,
+        churned: Vec<bool>,
+        #[serde(default)]
+        skipped: u64,
+        #[serde(default)]
+        imputed: u64,
+    }
+    let t: Text = serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid fit_rows: {e}")))?;
+    if t.features.len() != t.churned.len() {
+        return Err(HealthError::text(format!(
+            "invalid fit_rows: {} rows of features and {} outcomes",
+            t.features.len(),
+            t.churned.len()
+        )));
+    }
+    let mut d = Design {
+        skipped: t.skipped,
+        imputed: t.imputed,
+        ..Design::default()
+    };
+    for (row, &churned) in t.features.iter().zip(&t.churned) {
+        d.add(row, churned)
+            .map_err(|e| HealthError::text(format!("invalid fit_rows: {}", e.message)))?;
+    }
+    if let Some(names) = t.names {
+        if !d.y.is_empty() && names.len() != d.features {
+            return Err(HealthError::text(format!(
+                "invalid fit_rows: {} names for {} features",
+                names.len(),
+                d.features
+            )));
+        }
+        d.names = Some(names);
+    }
+    design_to_stored(&d)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fit {
     pub intercept: f64,
@@ -1312,6 +1399,44 @@ mod tests {
             // the same rows give the same bytes, whatever the split
             prop_assert_eq!(merged.to_stored().unwrap(), whole.to_stored().unwrap());
         }
+    }
+
+    #[test]
+    fn stored_fit_rows_round_trip_and_merge_to_the_same_fit() {
+        let mut whole = Design::default();
+        let mut parts = [Design::default(), Design::default()];
+        for i in 0..400u32 {
+            let (a, b) = (f64::from(i % 37), f64::from((i * 7) % 23));
+            let churned = (a + 2.0 * b + f64::from(i % 5)) < 30.0;
+            whole.add(&[a, b], churned).unwrap();
+            parts[(i % 2) as usize].add(&[a, b], churned).unwrap();
+        }
+        let text = fit_rows_text(&design_to_stored(&parts[1]).unwrap()).unwrap();
+        let mut merged = design_from_stored(&design_to_stored(&parts[0]).unwrap()).unwrap();
+        merged
+            .merge(&design_from_stored(&fit_rows_from_text(&text).unwrap()).unwrap())
+            .unwrap();
+        assert_eq!(merged.rows(), 400);
+        let (a, b) = (fit_logistic(&merged, 0.0).unwrap(), fit_logistic(&whole, 0.0).unwrap());
+        for (x, y) in a.coefficients.iter().zip(&b.coefficients) {
+            assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+        }
+        assert_eq!(a.auc, b.auc);
+        let bad = |t: &str| fit_rows_from_text(t).unwrap_err().message;
+        assert_eq!(
+            bad(r#"{"names": null, "features": [[1, 2]], "churned": []}"#),
+            "invalid fit_rows: 1 rows of features and 0 outcomes"
+        );
+        assert_eq!(
+            bad(r#"{"names": null, "features": [[1, 2], [3]], "churned": [true, false]}"#),
+            "invalid fit_rows: every row must have the same number of features, got 1 after 2"
+        );
+        assert_eq!(
+            bad(r#"{"names": ["a"], "features": [[1, 2]], "churned": [true]}"#),
+            "invalid fit_rows: 1 names for 2 features"
+        );
+        assert!(bad(r#"{"features": [], "churned": [], "l2": 1}"#).starts_with("invalid fit_rows: unknown field"));
+        assert!(design_from_stored(b"garbage").is_err());
     }
 
     #[test]
