@@ -16,7 +16,7 @@ DROP SERVER IF EXISTS bench_shard1 CASCADE;
 DROP SERVER IF EXISTS bench_shard2 CASCADE;
 SELECT format($$CREATE SERVER bench_shard%1$s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (
                   host '127.0.0.1', port %2$L, dbname 'postgres', extensions 'customer_health',
-                  fetch_size '10000', async_capable 'true', use_remote_estimate 'true')$$, n, port)
+                  fetch_size '100000', async_capable 'true', use_remote_estimate 'true')$$, n, port)
 FROM (VALUES (1, :'shard1_port'), (2, :'shard2_port')) AS s(n, port) \gexec
 CREATE USER MAPPING FOR CURRENT_USER SERVER bench_shard1 OPTIONS (user 'postgres');
 CREATE USER MAPPING FOR CURRENT_USER SERVER bench_shard2 OPTIONS (user 'postgres');

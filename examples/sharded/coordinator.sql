@@ -24,7 +24,7 @@ DROP SERVER IF EXISTS shard2 CASCADE;
 --   batch_size           rows per round trip of an INSERT (loading)
 SELECT format($$CREATE SERVER shard%1$s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (
                   host '127.0.0.1', port %2$L, dbname %3$L, extensions 'customer_health',
-                  fetch_size '10000', async_capable 'true', use_remote_estimate 'true', batch_size '1000')$$,
+                  fetch_size '100000', async_capable 'true', use_remote_estimate 'true', batch_size '1000')$$,
               n, port, :'shard_db')
 FROM (VALUES (1, :'shard1_port'), (2, :'shard2_port')) AS s(n, port) \gexec
 -- Every coordinator role connects to the shards as ch_shard_reader. These
