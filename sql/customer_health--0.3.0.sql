@@ -40,7 +40,7 @@ AS 'MODULE_PATHNAME', 'auc_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- customer_health::validate::brier_combine
 CREATE  FUNCTION "brier_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -52,7 +52,7 @@ AS 'MODULE_PATHNAME', 'brier_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- customer_health::validate::brier_deserial
 CREATE  FUNCTION "brier_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -64,7 +64,7 @@ AS 'MODULE_PATHNAME', 'brier_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- customer_health::validate::brier_final
 CREATE  FUNCTION "brier_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -75,7 +75,7 @@ AS 'MODULE_PATHNAME', 'brier_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- customer_health::validate::brier_serial
 CREATE  FUNCTION "brier_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -86,7 +86,7 @@ AS 'MODULE_PATHNAME', 'brier_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- customer_health::validate::brier_trans
 CREATE  FUNCTION "brier_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -99,7 +99,7 @@ AS 'MODULE_PATHNAME', 'brier_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:229
+-- src/validate.rs:228
 -- requires:
 --   brier_trans
 --   brier_final
@@ -289,7 +289,7 @@ AS 'MODULE_PATHNAME', 'evaluate_support_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_combine
 CREATE  FUNCTION "fit_combine"(
 	"current" internal, /* :: pgrx :: Internal */
@@ -301,7 +301,7 @@ AS 'MODULE_PATHNAME', 'fit_combine_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_deserial
 CREATE  FUNCTION "fit_deserial"(
 	"bytes" bytea, /* & [u8] */
@@ -313,7 +313,7 @@ AS 'MODULE_PATHNAME', 'fit_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_final
 CREATE  FUNCTION "fit_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -388,11 +388,11 @@ AS 'MODULE_PATHNAME', 'fit_model_trans_options_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:344
+-- src/validate.rs:343
 -- fit_rows
 CREATE TYPE fit_rows;
 
--- src/validate.rs:344
+-- src/validate.rs:343
 -- customer_health::validate::fit_rows_in
 CREATE  FUNCTION "fit_rows_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -401,7 +401,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'fit_rows_in_wrapper';
 
--- src/validate.rs:344
+-- src/validate.rs:343
 -- customer_health::validate::fit_rows_out
 CREATE  FUNCTION "fit_rows_out"(
 	"input" fit_rows /* fit_rows */
@@ -410,7 +410,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'fit_rows_out_wrapper';
 
--- src/validate.rs:344
+-- src/validate.rs:343
 -- fit_rows
 CREATE TYPE fit_rows (
 	INTERNALLENGTH = variable,
@@ -421,7 +421,7 @@ CREATE TYPE fit_rows (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:379
+-- src/validate.rs:378
 -- customer_health::validate::fit_rows_final
 CREATE  FUNCTION "fit_rows_final"(
 	"state" internal /* :: pgrx :: Internal */
@@ -432,7 +432,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:367
+-- src/validate.rs:366
 -- customer_health::validate::fit_rows_recv
 CREATE  FUNCTION "fit_rows_recv"(
 	"buffer" internal /* :: pgrx :: Internal */
@@ -443,7 +443,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:428
+-- src/validate.rs:427
 -- customer_health::validate::fit_rows_rollup_trans
 CREATE  FUNCTION "fit_rows_rollup_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -455,7 +455,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_rollup_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:367
+-- src/validate.rs:366
 -- customer_health::validate::fit_rows_send
 CREATE  FUNCTION "fit_rows_send"(
 	"value" fit_rows /* fit_rows */
@@ -466,7 +466,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:369
+-- src/validate.rs:368
 -- requires:
 --   fit_rows
 --   fit_rows_recv
@@ -479,7 +479,7 @@ COMMENT ON TYPE fit_rows IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:379
+-- src/validate.rs:378
 -- customer_health::validate::fit_rows_trans
 CREATE  FUNCTION "fit_rows_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -492,7 +492,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:379
+-- src/validate.rs:378
 -- customer_health::validate::fit_rows_trans_named
 CREATE  FUNCTION "fit_rows_trans_named"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -506,7 +506,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_trans_named_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:379
+-- src/validate.rs:378
 -- customer_health::validate::fit_rows_trans_policy
 CREATE  FUNCTION "fit_rows_trans_policy"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -521,7 +521,7 @@ AS 'MODULE_PATHNAME', 'fit_rows_trans_policy_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_serial
 CREATE  FUNCTION "fit_serial"(
 	"state" internal /* :: pgrx :: Internal */
@@ -532,7 +532,7 @@ AS 'MODULE_PATHNAME', 'fit_serial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:379
+-- src/validate.rs:378
 -- requires:
 --   fit_rows
 --   fit_rows_trans
@@ -568,7 +568,7 @@ COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[], text) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:428
+-- src/validate.rs:427
 -- requires:
 --   fit_rows
 --   fit_rows_rollup_trans
@@ -588,7 +588,7 @@ COMMENT ON AGGREGATE rollup(fit_rows) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_trans
 CREATE  FUNCTION "fit_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -602,7 +602,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_trans_named
 CREATE  FUNCTION "fit_trans_named"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -617,7 +617,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_named_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_trans_policy
 CREATE  FUNCTION "fit_trans_policy"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -633,7 +633,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_policy_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- customer_health::validate::fit_trans_unregularised
 CREATE  FUNCTION "fit_trans_unregularised"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -646,7 +646,7 @@ AS 'MODULE_PATHNAME', 'fit_trans_unregularised_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:277
+-- src/validate.rs:276
 -- requires:
 --   fit_trans_policy
 --   fit_trans_named
@@ -687,7 +687,7 @@ COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, 
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:448
+-- src/validate.rs:447
 -- customer_health::validate::fit_weights
 CREATE  FUNCTION "fit_weights"(
 	"rows" fit_rows, /* fit_rows */
@@ -819,17 +819,16 @@ AS 'MODULE_PATHNAME', 'model_for_in_with_profiles_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:160
--- customer_health::model::evaluate
--- requires:
---   evaluate_support
-CREATE  FUNCTION "evaluate"(
-	"model" Model, /* ModelBytes */
-	"values" double precision[] /* FloatArray */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
+-- src/catalogue.rs:39
+-- customer_health::catalogue::model_for
+CREATE  FUNCTION "model_for"(
+	"name" TEXT, /* & str */
+	"at" timestamp with time zone, /* TimestampWithTimeZone */
+	"models" regclass /* TableOid */
+) RETURNS Model /* Option < Model > */
+STRICT STABLE PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
+AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -845,15 +844,28 @@ AS 'MODULE_PATHNAME', 'model_for_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:136
+-- src/model.rs:226
+-- customer_health::model::explain
+CREATE  FUNCTION "explain"(
+	"model" Model, /* ModelBytes */
+	"metrics" jsonb /* JsonB */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'explain_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:145
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
+	"metrics" jsonb, /* JsonB */
+	"extra_keys" TEXT /* Word */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -867,53 +879,6 @@ CREATE  FUNCTION "explain"(
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'explain_extra_keys_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/catalogue.rs:39
--- customer_health::catalogue::model_for
-CREATE  FUNCTION "model_for"(
-	"name" TEXT, /* & str */
-	"at" timestamp with time zone, /* TimestampWithTimeZone */
-	"models" regclass /* TableOid */
-) RETURNS Model /* Option < Model > */
-STRICT STABLE PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_for_in_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:291
--- customer_health::model::model_metrics
-CREATE  FUNCTION "model_metrics"(
-	"model" Model /* ModelBytes */
-) RETURNS TEXT[] /* Vec < String > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:105
--- customer_health::model::model_from_jsonb
-CREATE  FUNCTION "model_from_jsonb"(
-	"document" jsonb /* JsonB */
-) RETURNS Model /* Model */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/model.rs:226
--- customer_health::model::explain
-CREATE  FUNCTION "explain"(
-	"model" Model, /* ModelBytes */
-	"metrics" jsonb /* JsonB */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'explain_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -956,16 +921,51 @@ COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/model.rs:145
+-- src/model.rs:136
 -- customer_health::model::evaluate
 CREATE  FUNCTION "evaluate"(
 	"model" Model, /* ModelBytes */
-	"metrics" jsonb, /* JsonB */
-	"extra_keys" TEXT /* Word */
+	"metrics" jsonb /* JsonB */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'evaluate_jsonb_extra_keys_wrapper';
+AS 'MODULE_PATHNAME', 'evaluate_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:291
+-- customer_health::model::model_metrics
+CREATE  FUNCTION "model_metrics"(
+	"model" Model /* ModelBytes */
+) RETURNS TEXT[] /* Vec < String > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_metrics_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:105
+-- customer_health::model::model_from_jsonb
+CREATE  FUNCTION "model_from_jsonb"(
+	"document" jsonb /* JsonB */
+) RETURNS Model /* Model */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'model_from_jsonb_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/model.rs:160
+-- customer_health::model::evaluate
+-- requires:
+--   evaluate_support
+CREATE  FUNCTION "evaluate"(
+	"model" Model, /* ModelBytes */
+	"values" double precision[] /* FloatArray */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE SUPPORT "evaluate_support" 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_array_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1110,24 +1110,6 @@ AS 'MODULE_PATHNAME', 'nps_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:62
--- requires:
---   nps_trans
---   nps_breakdown_final
---   nps_combine
---   nps_serial
---   nps_deserial
-
-
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:45
 -- requires:
 --   nps_trans
@@ -1143,6 +1125,24 @@ CREATE AGGREGATE nps(rating integer) (
     sspace = 24, parallel = safe
 );
 COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:62
+-- requires:
+--   nps_trans
+--   nps_breakdown_final
+--   nps_combine
+--   nps_serial
+--   nps_deserial
+
+
+CREATE AGGREGATE nps_breakdown(rating integer) (
+    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
+    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
+    sspace = 24, parallel = safe
+);
+COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1170,11 +1170,11 @@ AS 'MODULE_PATHNAME', 'outcomes_deserial_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:126
+-- src/validate.rs:121
 -- Outcomes
 CREATE TYPE Outcomes;
 
--- src/validate.rs:126
+-- src/validate.rs:121
 -- customer_health::validate::outcomes_in
 CREATE  FUNCTION "outcomes_in"(
 	"input" cstring /* Option < & :: core :: ffi :: CStr > */
@@ -1183,7 +1183,7 @@ IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_in_wrapper';
 
--- src/validate.rs:126
+-- src/validate.rs:121
 -- customer_health::validate::outcomes_out
 CREATE  FUNCTION "outcomes_out"(
 	"input" Outcomes /* Outcomes */
@@ -1192,7 +1192,7 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_out_wrapper';
 
--- src/validate.rs:126
+-- src/validate.rs:121
 -- Outcomes
 CREATE TYPE Outcomes (
 	INTERNALLENGTH = variable,
@@ -1203,7 +1203,7 @@ CREATE TYPE Outcomes (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:211
+-- src/validate.rs:206
 -- customer_health::validate::lift
 CREATE  FUNCTION "lift"(
 	"o" Outcomes, /* Outcomes */
@@ -1215,29 +1215,7 @@ AS 'MODULE_PATHNAME', 'lift_of_outcomes_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:161
--- customer_health::validate::outcomes_final
-CREATE  FUNCTION "outcomes_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Outcomes /* Option < Outcomes > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'outcomes_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:205
--- customer_health::validate::auc
-CREATE  FUNCTION "auc"(
-	"o" Outcomes /* Outcomes */
-) RETURNS double precision /* Option < f64 > */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'auc_of_outcomes_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:217
+-- src/validate.rs:212
 -- customer_health::validate::calibration
 CREATE  FUNCTION "calibration"(
 	"o" Outcomes, /* Outcomes */
@@ -1249,7 +1227,29 @@ AS 'MODULE_PATHNAME', 'calibration_of_outcomes_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:149
+-- src/validate.rs:200
+-- customer_health::validate::auc
+CREATE  FUNCTION "auc"(
+	"o" Outcomes /* Outcomes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'auc_of_outcomes_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:156
+-- customer_health::validate::outcomes_final
+CREATE  FUNCTION "outcomes_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Outcomes /* Option < Outcomes > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'outcomes_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:144
 -- customer_health::validate::outcomes_recv
 CREATE  FUNCTION "outcomes_recv"(
 	"buffer" internal /* :: pgrx :: Internal */
@@ -1260,7 +1260,7 @@ AS 'MODULE_PATHNAME', 'outcomes_recv_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:185
+-- src/validate.rs:180
 -- customer_health::validate::outcomes_rollup_trans
 CREATE  FUNCTION "outcomes_rollup_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1272,7 +1272,7 @@ AS 'MODULE_PATHNAME', 'outcomes_rollup_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:149
+-- src/validate.rs:144
 -- customer_health::validate::outcomes_send
 CREATE  FUNCTION "outcomes_send"(
 	"value" Outcomes /* Outcomes */
@@ -1283,7 +1283,7 @@ AS 'MODULE_PATHNAME', 'outcomes_send_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:151
+-- src/validate.rs:146
 -- requires:
 --   Outcomes
 --   outcomes_recv
@@ -1304,31 +1304,6 @@ CREATE  FUNCTION "outcomes_serial"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'outcomes_serial_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/validate.rs:51
--- requires:
---   lift_trans
---   lift_trans_default
---   lift_final
---   outcomes_combine
---   outcomes_serial
---   outcomes_deserial
-
-
-CREATE AGGREGATE lift(score double precision, churned boolean, fraction double precision) (
-    sfunc = lift_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
-    parallel = safe
-);
-CREATE AGGREGATE lift(score double precision, churned boolean) (
-    sfunc = lift_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
-    'Churn rate among the lowest-scored fraction of accounts over the overall churn rate.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1357,7 +1332,7 @@ COMMENT ON AGGREGATE calibration(double precision, boolean) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:185
+-- src/validate.rs:180
 -- requires:
 --   Outcomes
 --   outcomes_rollup_trans
@@ -1374,6 +1349,31 @@ CREATE AGGREGATE rollup(o outcomes) (
 );
 COMMENT ON AGGREGATE rollup(outcomes) IS
     'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/validate.rs:51
+-- requires:
+--   lift_trans
+--   lift_trans_default
+--   lift_final
+--   outcomes_combine
+--   outcomes_serial
+--   outcomes_deserial
+
+
+CREATE AGGREGATE lift(score double precision, churned boolean, fraction double precision) (
+    sfunc = lift_trans, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
+    parallel = safe
+);
+CREATE AGGREGATE lift(score double precision, churned boolean) (
+    sfunc = lift_trans_default, stype = internal, combinefunc = outcomes_combine,
+    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
+    parallel = safe
+);
+COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
+    'Churn rate among the lowest-scored fraction of accounts over the overall churn rate.';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -1396,7 +1396,7 @@ COMMENT ON AGGREGATE auc(double precision, boolean) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:161
+-- src/validate.rs:156
 -- customer_health::validate::outcomes_trans
 CREATE  FUNCTION "outcomes_trans"(
 	"state" internal, /* :: pgrx :: Internal */
@@ -1409,7 +1409,7 @@ AS 'MODULE_PATHNAME', 'outcomes_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/validate.rs:161
+-- src/validate.rs:156
 -- requires:
 --   Outcomes
 --   outcomes_trans
@@ -1578,17 +1578,6 @@ COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/profile.rs:280
--- customer_health::profile::profile_count
-CREATE  FUNCTION "profile_count"(
-	"p" Profile /* ProfileArg */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'profile_count_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/profile.rs:286
 -- customer_health::profile::profile_mean
 CREATE  FUNCTION "profile_mean"(
@@ -1608,6 +1597,17 @@ CREATE  FUNCTION "profile_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'profile_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/profile.rs:280
+-- customer_health::profile::profile_count
+CREATE  FUNCTION "profile_count"(
+	"p" Profile /* ProfileArg */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'profile_count_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2074,17 +2074,6 @@ AS 'MODULE_PATHNAME', 'nps_of_responses_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:211
--- customer_health::signals::nps_breakdown
-CREATE  FUNCTION "nps_breakdown"(
-	"r" Responses /* Responses */
-) RETURNS jsonb /* JsonB */
-IMMUTABLE STRICT PARALLEL SAFE 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:222
 -- customer_health::signals::csat
 CREATE  FUNCTION "csat"(
@@ -2105,6 +2094,17 @@ CREATE  FUNCTION "responses_final"(
 IMMUTABLE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'responses_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:211
+-- customer_health::signals::nps_breakdown
+CREATE  FUNCTION "nps_breakdown"(
+	"r" Responses /* Responses */
+) RETURNS jsonb /* JsonB */
+IMMUTABLE STRICT PARALLEL SAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'nps_breakdown_of_responses_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2470,30 +2470,6 @@ CREATE TYPE Scorecard (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:92
--- customer_health::scorecard::scorecard_final
-CREATE  FUNCTION "scorecard_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Scorecard /* Option < Scorecard > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/scorecard.rs:182
--- customer_health::scorecard::score_change
-CREATE  FUNCTION "score_change"(
-	"before" Scorecard, /* Scorecard */
-	"after" Scorecard, /* Scorecard */
-	"missing" TEXT DEFAULT 'renormalize' /* Word */
-) RETURNS jsonb /* Option < JsonB > */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'score_change_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/scorecard.rs:171
 -- customer_health::scorecard::contributions
 CREATE  FUNCTION "contributions"(
@@ -2503,6 +2479,28 @@ CREATE  FUNCTION "contributions"(
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'contributions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:165
+-- customer_health::scorecard::coverage
+CREATE  FUNCTION "coverage"(
+	"sc" Scorecard /* ScorecardBytes */
+) RETURNS double precision /* Option < f64 > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'coverage_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/scorecard.rs:92
+-- customer_health::scorecard::scorecard_final
+CREATE  FUNCTION "scorecard_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Scorecard /* Option < Scorecard > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'scorecard_final_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2519,14 +2517,16 @@ AS 'MODULE_PATHNAME', 'score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/scorecard.rs:165
--- customer_health::scorecard::coverage
-CREATE  FUNCTION "coverage"(
-	"sc" Scorecard /* ScorecardBytes */
-) RETURNS double precision /* Option < f64 > */
+-- src/scorecard.rs:182
+-- customer_health::scorecard::score_change
+CREATE  FUNCTION "score_change"(
+	"before" Scorecard, /* Scorecard */
+	"after" Scorecard, /* Scorecard */
+	"missing" TEXT DEFAULT 'renormalize' /* Word */
+) RETURNS jsonb /* Option < JsonB > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'coverage_wrapper';
+AS 'MODULE_PATHNAME', 'score_change_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2928,25 +2928,15 @@ CREATE TYPE Trend (
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:471
--- customer_health::signals::last_score
-CREATE  FUNCTION "last_score"(
-	"t" Trend /* Trend */
-) RETURNS double precision /* Option < f64 > */
+-- src/signals.rs:454
+-- customer_health::signals::direction
+CREATE  FUNCTION "direction"(
+	"t" Trend, /* Trend */
+	"threshold" double precision DEFAULT 5 /* f64 */
+) RETURNS TEXT /* Option < & '_ str > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'last_score_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/signals.rs:334
--- customer_health::signals::trend_final
-CREATE  FUNCTION "trend_final"(
-	"state" internal /* :: pgrx :: Internal */
-) RETURNS Trend /* Option < Trend > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+AS 'MODULE_PATHNAME', 'direction_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2962,15 +2952,25 @@ AS 'MODULE_PATHNAME', 'slope_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:454
--- customer_health::signals::direction
-CREATE  FUNCTION "direction"(
-	"t" Trend, /* Trend */
-	"threshold" double precision DEFAULT 5 /* f64 */
-) RETURNS TEXT /* Option < & '_ str > */
+-- src/signals.rs:334
+-- customer_health::signals::trend_final
+CREATE  FUNCTION "trend_final"(
+	"state" internal /* :: pgrx :: Internal */
+) RETURNS Trend /* Option < Trend > */
+IMMUTABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'trend_final_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:448
+-- customer_health::signals::delta
+CREATE  FUNCTION "delta"(
+	"t" Trend /* Trend */
+) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'direction_wrapper';
+AS 'MODULE_PATHNAME', 'delta_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -2985,17 +2985,6 @@ AS 'MODULE_PATHNAME', 'first_score_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:461
--- customer_health::signals::decline_streak
-CREATE  FUNCTION "decline_streak"(
-	"t" Trend /* Trend */
-) RETURNS bigint /* i64 */
-IMMUTABLE STRICT PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:477
 -- customer_health::signals::n
 CREATE  FUNCTION "n"(
@@ -3007,14 +2996,25 @@ AS 'MODULE_PATHNAME', 'n_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:448
--- customer_health::signals::delta
-CREATE  FUNCTION "delta"(
+-- src/signals.rs:471
+-- customer_health::signals::last_score
+CREATE  FUNCTION "last_score"(
 	"t" Trend /* Trend */
 ) RETURNS double precision /* Option < f64 > */
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'delta_wrapper';
+AS 'MODULE_PATHNAME', 'last_score_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:461
+-- customer_health::signals::decline_streak
+CREATE  FUNCTION "decline_streak"(
+	"t" Trend /* Trend */
+) RETURNS bigint /* i64 */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'decline_streak_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -3074,24 +3074,6 @@ AS 'MODULE_PATHNAME', 'trend_trans_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/signals.rs:419
--- requires:
---   trend_trans
---   sparkline_agg_final
---   trend_combine
---   trend_serial
---   trend_deserial
-
-
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/signals.rs:334
 -- requires:
 --   Trend
@@ -3109,6 +3091,24 @@ CREATE AGGREGATE trend(at timestamptz, score double precision) (
 );
 COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
     'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/signals.rs:419
+-- requires:
+--   trend_trans
+--   sparkline_agg_final
+--   trend_combine
+--   trend_serial
+--   trend_deserial
+
+
+CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
+    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
+    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
+    sspace = 256, parallel = safe
+);
+COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
 /* </end connected objects> */
 
 /* <begin connected objects> */

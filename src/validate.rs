@@ -13,7 +13,7 @@ use health_core::validate::{
 };
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, StringInfo};
+use pgrx::{JsonB, StringInfo};
 
 use crate::agg::aggregate;
 use crate::args::{FloatArray, TextArray, Word};
@@ -91,13 +91,8 @@ aggregate! {
         Some(OutcomeRow { scored: scored(score, churned), parameter: Some((10.0, "buckets")) })
     }
     finalize calibration_final(outcomes) -> JsonB {
-        if outcomes.is_empty() {
-            return None;
-        }
-        let buckets = outcomes
-            .calibration(outcomes.parameter().unwrap_or(10.0) as i64)
-            .or_raise("calibration");
-        Some(JsonB(calibration_json(&buckets)))
+        let buckets = outcomes.parameter().unwrap_or(10.0) as i64;
+        calibration_of(outcomes, buckets)
     }
     sql "calibration" r#"
 CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
@@ -216,11 +211,15 @@ fn lift_of_outcomes(o: Outcomes, fraction: default!(f64, 0.1)) -> Option<f64> {
 /// `calibration` of stored outcomes: as the aggregate over the same rows.
 #[pg_extern(immutable, strict, parallel_safe, name = "calibration")]
 fn calibration_of_outcomes(o: Outcomes, buckets: default!(i32, 10)) -> Option<JsonB> {
-    let mut outcomes = o.open("calibration");
+    calibration_of(&mut o.open("calibration"), i64::from(buckets))
+}
+
+/// The calibration buckets of outcomes (aggregate or stored); NULL without rows.
+fn calibration_of(outcomes: &mut CoreOutcomes, buckets: i64) -> Option<JsonB> {
     if outcomes.is_empty() {
         return None;
     }
-    let buckets = outcomes.calibration(i64::from(buckets)).or_raise("calibration");
+    let buckets = outcomes.calibration(buckets).or_raise("calibration");
     Some(JsonB(calibration_json(&buckets)))
 }
 

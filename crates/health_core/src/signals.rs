@@ -282,14 +282,7 @@ impl Responses {
 
     /// The text form: `[[rating, count], ...]`, ratings ascending.
     pub fn to_text(&self) -> String {
-        serde_json::to_string(
-            &self
-                .counts
-                .iter()
-                .map(|(&r, &c)| [r as i128, c as i128])
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default()
+        json!(self.counts.iter().collect::<Vec<_>>()).to_string()
     }
 
     pub fn from_text(text: &str) -> Result<Responses> {

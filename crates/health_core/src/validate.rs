@@ -127,17 +127,7 @@ impl Outcomes {
     /// outcomes (`rollup`) answers exactly as one aggregate over all rows.
     pub fn to_stored(&mut self) -> Result<Vec<u8>> {
         self.sort();
-        let (retained, churned) = (runs(&self.retained), runs(&self.churned));
-        let mut out = resources::buffer(4 + 16 + 16 * (retained.len() + churned.len()), "the stored outcomes")?;
-        OUTCOMES.write_header(&mut out);
-        for list in [&retained, &churned] {
-            out.extend_from_slice(&(list.len() as u64).to_le_bytes());
-            for &(score, count) in list {
-                out.extend_from_slice(&score.to_le_bytes());
-                out.extend_from_slice(&count.to_le_bytes());
-            }
-        }
-        Ok(out)
+        stored_outcomes(&runs(&self.retained), &runs(&self.churned))
     }
 
     /// The outcomes of stored bytes, checked: finite scores strictly
@@ -373,15 +363,22 @@ pub fn outcomes_from_text(text: &str) -> Result<Vec<u8>> {
         churned: Vec<(f64, u64)>,
     }
     let t: Text = serde_json::from_str(text).map_err(|e| HealthError::text(format!("invalid outcomes: {e}")))?;
-    let mut out = resources::buffer(
-        4 + 16 + 16 * (t.retained.len() + t.churned.len()),
-        "the stored outcomes",
-    )?;
-    OUTCOMES.write_header(&mut out);
     for list in [&t.retained, &t.churned] {
-        out.extend_from_slice(&(list.len() as u64).to_le_bytes());
         for (i, &(score, count)) in list.iter().enumerate() {
             check_run(&list[..i], score, count)?;
+        }
+    }
+    stored_outcomes(&t.retained, &t.churned)
+}
+
+/// Stored bytes of (retained, churned) runs: the header, then per outcome
+/// how many runs and each (score, count).
+fn stored_outcomes(retained: &[(f64, u64)], churned: &[(f64, u64)]) -> Result<Vec<u8>> {
+    let mut out = resources::buffer(4 + 16 + 16 * (retained.len() + churned.len()), "the stored outcomes")?;
+    OUTCOMES.write_header(&mut out);
+    for list in [retained, churned] {
+        out.extend_from_slice(&(list.len() as u64).to_le_bytes());
+        for &(score, count) in list {
             out.extend_from_slice(&score.to_le_bytes());
             out.extend_from_slice(&count.to_le_bytes());
         }
@@ -523,6 +520,12 @@ impl Design {
     /// (length, UTF-8).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = resources::buffer(self.serial_size(self.rows()), "the serialised state")?;
+        self.write_bytes(&mut out);
+        Ok(out)
+    }
+
+    /// Appends the serial form (see `to_bytes`) to `out`.
+    pub fn write_bytes(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.features as u64).to_le_bytes());
         out.extend_from_slice(&self.l2.to_le_bytes());
         out.extend_from_slice(&(self.y.len() as u64).to_le_bytes());
@@ -540,7 +543,6 @@ impl Design {
             out.extend_from_slice(&(name.len() as u64).to_le_bytes());
             out.extend_from_slice(name.as_bytes());
         }
-        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Design> {
@@ -713,12 +715,9 @@ impl Design {
 pub fn design_to_stored(design: &Design) -> Result<Vec<u8>> {
     let mut out = resources::buffer(4 + design.serial_size(design.rows()), "the stored fit rows")?;
     FIT_ROWS.write_header(&mut out);
-    let bytes = Design {
-        l2: 0.0,
-        ..design.clone()
-    }
-    .to_bytes()?;
-    out.extend_from_slice(&bytes);
+    design.write_bytes(&mut out);
+    // the serial form's l2 (after its 8 bytes of feature count) is the fit's, not kept
+    out[4 + 8..4 + 16].copy_from_slice(&0.0f64.to_le_bytes());
     Ok(out)
 }
 

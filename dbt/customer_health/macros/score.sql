@@ -22,15 +22,20 @@ health.tier({{ score }}{{ c }}) as {{ prefix }}tier,
 {#- Why the score is what it is: health.contributions of the row's
     sub-scores (jsonb, one object per metric, most points lost first). -#}
 {% macro explanation(metrics, missing=none, suffix='_score') -%}
-(select health.contributions(health.scorecard(m.metric, m.score, m.weight){% if missing is not none %}, missing => {{ customer_health._literal(missing) }}{% endif %})
-     from (values {% for name, config in metrics.items() -%}
-                  ('{{ name }}', {{ name }}{{ suffix }}::float8, {{ customer_health._weight(name, config) }}::float8){{ ', ' if not loop.last }}
-                  {%- endfor %}) as m(metric, score, weight))
+{%- set policy = '' if missing is none else ', missing => ' ~ customer_health._literal(missing) -%}
+{{ customer_health._over_scorecard('health.contributions(health.scorecard(m.metric, m.score, m.weight)' ~ policy ~ ')', metrics, suffix) }}
 {%- endmacro %}
 
 {#- The n metrics that lose the most points, as text ("a, b"). -#}
 {% macro weakest(metrics, n=2, suffix='_score') -%}
-(select array_to_string(health.weakest(health.scorecard(m.metric, m.score, m.weight), {{ n }}), ', ')
+{{ customer_health._over_scorecard("array_to_string(health.weakest(health.scorecard(m.metric, m.score, m.weight), " ~ n ~ "), ', ')", metrics, suffix) }}
+{%- endmacro %}
+
+{#- A scalar subquery computing `expression` over the row's metrics as rows
+    m(metric, score, weight), so an aggregate such as health.scorecard sees
+    one row per metric. -#}
+{% macro _over_scorecard(expression, metrics, suffix) -%}
+(select {{ expression }}
      from (values {% for name, config in metrics.items() -%}
                   ('{{ name }}', {{ name }}{{ suffix }}::float8, {{ customer_health._weight(name, config) }}::float8){{ ', ' if not loop.last }}
                   {%- endfor %}) as m(metric, score, weight))
