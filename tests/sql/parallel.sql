@@ -92,6 +92,9 @@ INSERT INTO par_queries VALUES
  ('fit_rows, one group, fitted: coefficients and rows',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
      FROM (SELECT health.fit_weights(health.fit_rows(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2)) AS f FROM par_metrics) x$$),
+ ('rollup of stored fit rows, fitted',
+  $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
+     FROM (SELECT health.fit_weights(health.rollup(r)) AS f FROM par_fit_rows) x$$),
  ('fit_weights',
   $$SELECT round(((f -> 'coefficients' ->> 0)::float8)::numeric, 8) || ' ' || round(((f -> 'coefficients' ->> 1)::float8)::numeric, 8) || ' ' || (f ->> 'rows')
      FROM (SELECT health.fit_weights(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS f FROM par_metrics) x$$),
@@ -103,6 +106,12 @@ INSERT INTO par_queries VALUES
   $$SELECT string_agg(round(((f -> 'weights_by_name' ->> 'score')::float8)::numeric, 8) || ' ' || (f ->> 'rows') || ' ' || (f ->> 'rows_skipped') || ' ' || (f ->> 'values_imputed'), ' | ' ORDER BY p)
      FROM (SELECT p, health.fit_weights(ARRAY[score, weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2, 1, '{score,weight}', p) AS f
            FROM par_metrics, unnest('{skip,neutral}'::text[]) p GROUP BY p) x$$);
+
+-- Stored regression rows of 500 parts, for rollup.
+CREATE TABLE par_fit_rows AS
+SELECT account % 500 AS part, health.fit_rows(ARRAY[coalesce(score, 50), weight], (account * 13 + coalesce(score, 0)::int) % 7 < 2) AS r
+FROM par_metrics GROUP BY 1;
+ANALYZE par_fit_rows;
 
 -- Stored NPS answers of 500 parts per metric, for rollup.
 CREATE TABLE par_responses AS
