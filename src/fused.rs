@@ -12,14 +12,15 @@
 use std::ffi::CStr;
 
 use health_core::fused::{Step, WideScore};
-use health_core::normalise::OutOfRange;
+use health_core::normalise::{Normaliser, OutOfRange};
+use health_core::profile::Method;
 use health_core::score::Missing;
 use health_core::HealthError;
 use pgrx::datum::Array;
 use pgrx::prelude::*;
 use pgrx::{GucSetting, Internal, PgList};
 
-use crate::args::float_result;
+use crate::args::{detoasted, float_result};
 use crate::callsite::{self, CallSite};
 use crate::errors::{raise, OrRaise};
 
@@ -86,6 +87,8 @@ pub(crate) unsafe fn call_in_place_of(
     first_type: pg_sys::Oid,
     args: PgList<pg_sys::Node>,
 ) -> Option<*mut pg_sys::FuncExpr> {
+    // SAFETY: the catalogue look-ups and node constructors run in the
+    // planner's transaction and memory context (this function's contract).
     unsafe {
         let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace((*like).funcid));
         if schema.is_null() {
@@ -179,15 +182,7 @@ unsafe fn step_of(element: *mut pg_sys::Node, namespace: pg_sys::Oid) -> Option<
             return Some((Step::Value, element));
         }
         let name = CStr::from_ptr(name).to_str().ok()?;
-        const SCALES: [&str; 6] = [
-            "scale_linear",
-            "scale_log",
-            "scale_target",
-            "scale_zscore",
-            "scale_bands",
-            "scale_piecewise",
-        ];
-        if !SCALES.contains(&name) {
+        if !name.starts_with("scale_") {
             // another function of the extension (percentile_rank, ...): a value
             return Some((Step::Value, element));
         }
@@ -198,43 +193,95 @@ unsafe fn step_of(element: *mut pg_sys::Node, namespace: pg_sys::Oid) -> Option<
         let params: Vec<pg_sys::Datum> = (1..args.len())
             .map(|i| constant(args.get_ptr(i)?))
             .collect::<Option<_>>()?;
-        let float = |i: usize| f64::from_bits(params[i].value() as u64);
-        let boolean = |i: usize| params[i].value() != 0;
-        let range = |i: usize| OutOfRange::parse(&text_of(params[i])?).ok();
-        let step = match (name, params.len()) {
-            ("scale_linear", 4) => Step::Linear {
-                lo: float(0),
-                hi: float(1),
-                higher_is_better: boolean(2),
-                out_of_range: range(3)?,
-            },
-            ("scale_log", 4) => Step::Log {
-                lo: float(0),
-                hi: float(1),
-                higher_is_better: boolean(2),
-                out_of_range: range(3)?,
-            },
-            ("scale_target", 2) => Step::Target {
-                target: float(0),
-                higher_is_better: boolean(1),
-            },
-            ("scale_zscore", 3) => Step::ZScore {
-                mean: float(0),
-                stddev: float(1),
-                higher_is_better: boolean(2),
-            },
-            ("scale_bands", 2) => Step::Bands {
-                cutoffs: float_array(params[0])?,
-                scores: float_array(params[1])?,
-            },
-            ("scale_piecewise", 2) => Step::Piecewise {
-                knots: float_array(params[0])?,
-                scores: float_array(params[1])?,
-            },
-            _ => return Some((Step::Value, element)),
+        let step = match scale_step(name, &params) {
+            Some(step) => step,
+            None => return Some((Step::Value, element)),
         };
         Some((step, column))
     }
+}
+
+/// The step of a call of the `scale_*` function `name` with these constant
+/// parameters (its arguments after the column, defaults filled in). Every
+/// `scale_*` function has its arm here (tests/sql/fused.sql lists them from
+/// the catalogue and checks that each one fuses).
+///
+/// SAFETY: `params` are the non-NULL constant arguments of that call, of
+/// the function's declared types.
+unsafe fn scale_step(name: &str, params: &[pg_sys::Datum]) -> Option<Step> {
+    let float = |i: usize| f64::from_bits(params[i].value() as u64);
+    let boolean = |i: usize| params[i].value() != 0;
+    // SAFETY (both): the argument is a non-NULL text or float8[] constant.
+    let range = |i: usize| OutOfRange::parse(&unsafe { text_of(params[i]) }?).ok();
+    let floats = |i: usize| unsafe { float_array(params[i]) };
+    let (normaliser, higher_is_better) = match (name, params.len()) {
+        ("scale_linear", 4) => (
+            Normaliser::Linear {
+                lo: float(0),
+                hi: float(1),
+                out_of_range: range(3)?,
+            },
+            boolean(2),
+        ),
+        ("scale_log", 4) => (
+            Normaliser::Log {
+                lo: float(0),
+                hi: float(1),
+                out_of_range: range(3)?,
+            },
+            boolean(2),
+        ),
+        ("scale_target", 2) => (Normaliser::Target { target: float(0) }, boolean(1)),
+        ("scale_zscore", 3) => (
+            Normaliser::ZScore {
+                mean: float(0),
+                stddev: float(1),
+                log: false,
+                clip: None,
+            },
+            boolean(2),
+        ),
+        ("scale_zscore_linear", 4) => (
+            Normaliser::ZScore {
+                mean: float(0),
+                stddev: float(1),
+                log: false,
+                clip: Some(float(2)),
+            },
+            boolean(3),
+        ),
+        ("scale_bands", 2) => (
+            Normaliser::Bands {
+                cutoffs: floats(0)?,
+                scores: floats(1)?,
+            },
+            true,
+        ),
+        ("scale_piecewise", 2) => (
+            Normaliser::Piecewise {
+                knots: floats(0)?,
+                scores: floats(1)?,
+            },
+            true,
+        ),
+        ("scale_profile", 3) => {
+            // SAFETY: a non-NULL health.profile constant: a varlena of its stored bytes.
+            let bytes = unsafe { pgrx::varlena::varlena_to_byte_slice(detoasted(params[0])) }.to_vec();
+            let by = Method::parse(&unsafe { text_of(params[1]) }?).ok()?;
+            (
+                Normaliser::Profile {
+                    profile: Some(bytes),
+                    by,
+                },
+                boolean(2),
+            )
+        }
+        _ => return None,
+    };
+    Some(Step::Scale {
+        normaliser,
+        higher_is_better,
+    })
 }
 
 /// The value of a non-NULL `Const` node.
@@ -287,7 +334,8 @@ pub unsafe extern "C-unwind" fn weighted_score_fused_v1(fcinfo: pg_sys::Function
             let spec = site.get_or_build(&key, || {
                 let spec = WideScore::parse(spec_text.as_str(FUSED, "spec")).or_raise(FUSED);
                 check_columns(fcinfo, Some(spec.steps.len()), FUSED);
-                let size = 64 + 48 * spec.steps.len();
+                // Vectors of parameters (a profile's bytes) take at most half their hex text.
+                let size = 64 + 48 * spec.steps.len() + spec_text.bytes().len() / 2;
                 (spec, size)
             });
             let mut buffer = [None; 32];

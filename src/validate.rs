@@ -6,7 +6,7 @@
 //! `fit_weights(rows, l2)`, so the validation of a score spread over
 //! servers is merged exactly.
 
-use health_core::aggregate::OutcomeRow;
+use health_core::validate::OutcomeRow;
 use health_core::validate::{
     calibration_json, check_stored_outcomes, design_from_stored, design_to_stored, fit_logistic, fit_rows_from_text,
     fit_rows_text, outcomes_from_text, outcomes_text, Brier, Design, FitMissing, FitRow, Outcomes as CoreOutcomes,

@@ -41,6 +41,9 @@ INSERT INTO fused_forms VALUES
       '{1,3}', min_coverage => 0.7)$$),
  ('negative values for scale_log: the same error',
   $$health.weighted_score(ARRAY[health.scale_log(c, 0, 100)], '{1}')$$),
+ ('zscore_linear, both directions, neutral',
+  $$health.weighted_score(ARRAY[health.scale_zscore_linear(c, 10, 30), health.scale_zscore_linear(a, 5, 8, 1.5, false)],
+      '{1,2}', 'neutral')$$),
  ('a weight of 0 and a weight above 100',
   $$health.weighted_score(ARRAY[health.scale_linear(a, 0, 40), health.scale_linear(d, 0, 11)], '{0,150}')$$);
 
@@ -72,6 +75,30 @@ SELECT f.name, fused.plan_fused AS fused, written.plan_fused AS written_fused,
        CASE WHEN fused.answers !~ '^[0-9a-f]{32}$' THEN fused.answers END AS error
 FROM fused_forms f, LATERAL fused_run(f.score, true) fused, LATERAL fused_run(f.score, false) written
 ORDER BY f.name;
+
+-- Every scale_* function in the catalogue fuses, with the same answers as
+-- written: a new normaliser without its step in the fused form shows here
+-- as not fused, or without an example.
+CREATE TABLE scale_examples (function text, call text);
+INSERT INTO scale_examples VALUES
+ ('scale_linear', $$health.scale_linear(a, 0, 20, false, 'null')$$),
+ ('scale_log', $$health.scale_log(b, 1, 400)$$),
+ ('scale_target', $$health.scale_target(b, 50, false)$$),
+ ('scale_zscore', $$health.scale_zscore(c, 10, 30, false)$$),
+ ('scale_zscore_linear', $$health.scale_zscore_linear(c, 10, 30, clip => 2)$$),
+ ('scale_bands', $$health.scale_bands(d, '{3,6,9}', '{0,40,70,100}')$$),
+ ('scale_piecewise', $$health.scale_piecewise(c, '{-10,0,10,30}', '{0,20,80,100}')$$),
+ ('scale_profile', format($$health.scale_profile(c, %L::health.profile, 'percentile', false)$$,
+                          (SELECT health.profile(c)::text FROM fused_rows)));
+SELECT p.proname AS function, e.call IS NOT NULL AS has_example, fused.plan_fused AS fused,
+       written.plan_fused AS written_fused, fused.answers = written.answers AS same_answers, fused.scores
+FROM (SELECT DISTINCT proname FROM pg_proc
+      WHERE pronamespace = 'health'::regnamespace AND proname LIKE 'scale\_%') p
+LEFT JOIN scale_examples e ON e.function = p.proname
+LEFT JOIN LATERAL fused_run(format('health.weighted_score(ARRAY[%s, health.scale_linear(a, 0, 40)], %L)', e.call, '{2,1}'), true) fused ON true
+LEFT JOIN LATERAL fused_run(format('health.weighted_score(ARRAY[%s, health.scale_linear(a, 0, 40)], %L)', e.call, '{2,1}'), false) written ON true
+ORDER BY p.proname;
+DROP TABLE scale_examples;
 
 -- Not fused: constants a scale or weighted_score would refuse, weights or a
 -- scale parameter that are not constant; each still answers (or fails) as

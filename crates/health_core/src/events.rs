@@ -7,6 +7,7 @@
 //! The aggregate keeps the snapshots and sorts them at the end (by time,
 //! then score, then tier), so a parallel plan finds the same events.
 
+use crate::aggregate::{row_keeping_state, Accumulate};
 use serde_json::{json, Value};
 
 use crate::error::{finite, num, HealthError, Result};
@@ -309,6 +310,17 @@ impl TierEvent {
             "delta": self.delta,
             "direction": self.direction(),
         })
+    }
+}
+
+// ---- as an aggregate's state (see aggregate.rs) ----
+
+row_keeping_state!(TierHistory);
+
+/// `tier_changes`: one snapshot of an account.
+impl Accumulate<HistoryRow> for TierHistory {
+    fn add_row(&mut self, row: HistoryRow) -> Result<()> {
+        TierHistory::add_row(self, row)
     }
 }
 

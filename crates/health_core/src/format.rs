@@ -72,6 +72,24 @@ impl<'a, E: Fn() -> HealthError> ByteReader<'a, E> {
     }
 }
 
+/// A reader of a fixed-size state's serial form: `fields` eight-byte
+/// little-endian fields and nothing else. Any other length is refused
+/// before a field is read (the bytes cross a process), so no read fails.
+pub fn fixed_fields<'a>(
+    what: &str,
+    bytes: &'a [u8],
+    fields: usize,
+) -> Result<ByteReader<'a, impl Fn() -> HealthError>> {
+    if bytes.len() != 8 * fields {
+        return Err(HealthError::text(format!(
+            "invalid {what} state of {} bytes, expected {}",
+            bytes.len(),
+            8 * fields
+        )));
+    }
+    Ok(ByteReader::new(bytes, || HealthError::text("invalid state: truncated")))
+}
+
 /// Whole numbers as JSON integers (1, not 1.0); others as the shortest
 /// decimal that reads back to the same f64 (stored types' text forms).
 pub fn json_number(v: f64) -> serde_json::Value {

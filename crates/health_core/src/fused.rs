@@ -7,7 +7,8 @@
 //! answers are the same bits and the errors the same messages.
 
 use crate::error::{HealthError, Result};
-use crate::normalise::{self, OutOfRange};
+use crate::normalise::{Normaliser, OutOfRange};
+use crate::profile::Method;
 use crate::score::{self, Missing};
 
 /// How one element of the array is computed from its column.
@@ -15,34 +16,10 @@ use crate::score::{self, Missing};
 pub enum Step {
     /// The element is the column itself (already a sub-score).
     Value,
-    Linear {
-        lo: f64,
-        hi: f64,
+    /// A `scale_*` call of the column with constant parameters.
+    Scale {
+        normaliser: Normaliser,
         higher_is_better: bool,
-        out_of_range: OutOfRange,
-    },
-    Log {
-        lo: f64,
-        hi: f64,
-        higher_is_better: bool,
-        out_of_range: OutOfRange,
-    },
-    Target {
-        target: f64,
-        higher_is_better: bool,
-    },
-    ZScore {
-        mean: f64,
-        stddev: f64,
-        higher_is_better: bool,
-    },
-    Bands {
-        cutoffs: Vec<f64>,
-        scores: Vec<f64>,
-    },
-    Piecewise {
-        knots: Vec<f64>,
-        scores: Vec<f64>,
     },
 }
 
@@ -51,12 +28,7 @@ impl Step {
     pub fn function(&self) -> &'static str {
         match self {
             Step::Value => "weighted_score",
-            Step::Linear { .. } => "scale_linear",
-            Step::Log { .. } => "scale_log",
-            Step::Target { .. } => "scale_target",
-            Step::ZScore { .. } => "scale_zscore",
-            Step::Bands { .. } => "scale_bands",
-            Step::Piecewise { .. } => "scale_piecewise",
+            Step::Scale { normaliser, .. } => normaliser.function(),
         }
     }
 
@@ -65,41 +37,17 @@ impl Step {
     pub fn apply(&self, v: f64) -> Result<Option<f64>> {
         match self {
             Step::Value => Ok(Some(v)),
-            Step::Linear {
-                lo,
-                hi,
+            Step::Scale {
+                normaliser,
                 higher_is_better,
-                out_of_range,
-            } => normalise::scale_linear(v, *lo, *hi, *higher_is_better, *out_of_range),
-            Step::Log {
-                lo,
-                hi,
-                higher_is_better,
-                out_of_range,
-            } => normalise::scale_log(v, *lo, *hi, *higher_is_better, *out_of_range),
-            Step::Target {
-                target,
-                higher_is_better,
-            } => normalise::scale_target(v, *target, *higher_is_better).map(Some),
-            Step::ZScore {
-                mean,
-                stddev,
-                higher_is_better,
-            } => normalise::scale_zscore(v, *mean, *stddev, *higher_is_better).map(Some),
-            Step::Bands { cutoffs, scores } => normalise::scale_bands(v, cutoffs, scores).map(Some),
-            Step::Piecewise { knots, scores } => normalise::scale_piecewise(v, knots, scores).map(Some),
+            } => normaliser.apply(v, *higher_is_better),
         }
     }
 
-    /// A value for which the constants alone decide whether the step fails.
-    fn probe(&self) -> f64 {
+    fn is_valid(&self) -> bool {
         match self {
-            Step::Value => 50.0,
-            Step::Linear { lo, .. } | Step::Log { lo, .. } => *lo,
-            Step::Target { target, .. } => *target,
-            Step::ZScore { mean, .. } => *mean,
-            Step::Bands { cutoffs, .. } => cutoffs.first().copied().unwrap_or(0.0),
-            Step::Piecewise { knots, .. } => knots.first().copied().unwrap_or(0.0),
+            Step::Value => true,
+            Step::Scale { normaliser, .. } => normaliser.is_valid(),
         }
     }
 }
@@ -117,7 +65,7 @@ impl WideScore {
     /// Whether the constants are valid: the planner only fuses an expression
     /// whose constants are, so an invalid one still fails as written.
     pub fn is_valid(&self) -> bool {
-        self.steps.iter().all(|s| s.apply(s.probe()).is_ok())
+        self.steps.iter().all(Step::is_valid)
             && score::weighted_score(
                 self.steps.iter().map(|_| Some(50.0)),
                 &self.weights,
@@ -142,56 +90,14 @@ impl WideScore {
     }
 
     /// The readable form the planner writes into the fused call (EXPLAIN
-    /// VERBOSE shows it); numbers round-trip exactly.
+    /// VERBOSE shows it): each step as its method and parameters; numbers
+    /// round-trip exactly.
     pub fn to_text(&self) -> String {
-        let numbers = |v: &[f64]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(",");
-        let direction = |b: bool| if b { "higher" } else { "lower" };
-        let range = |r: OutOfRange| match r {
-            OutOfRange::Clamp => "clamp",
-            OutOfRange::Null => "null",
-        };
-        let steps: Vec<String> = self
-            .steps
-            .iter()
-            .map(|s| match s {
-                Step::Value => "value".to_string(),
-                Step::Linear {
-                    lo,
-                    hi,
-                    higher_is_better,
-                    out_of_range,
-                } => format!(
-                    "linear {lo:?} {hi:?} {} {}",
-                    direction(*higher_is_better),
-                    range(*out_of_range)
-                ),
-                Step::Log {
-                    lo,
-                    hi,
-                    higher_is_better,
-                    out_of_range,
-                } => format!(
-                    "log {lo:?} {hi:?} {} {}",
-                    direction(*higher_is_better),
-                    range(*out_of_range)
-                ),
-                Step::Target {
-                    target,
-                    higher_is_better,
-                } => format!("target {target:?} {}", direction(*higher_is_better)),
-                Step::ZScore {
-                    mean,
-                    stddev,
-                    higher_is_better,
-                } => format!("zscore {mean:?} {stddev:?} {}", direction(*higher_is_better)),
-                Step::Bands { cutoffs, scores } => format!("bands {} {}", numbers(cutoffs), numbers(scores)),
-                Step::Piecewise { knots, scores } => format!("piecewise {} {}", numbers(knots), numbers(scores)),
-            })
-            .collect();
+        let steps: Vec<String> = self.steps.iter().map(step_text).collect();
         format!(
             "{}; weights {}; missing {}; min_coverage {:?}",
             steps.join("; "),
-            numbers(&self.weights),
+            numbers_text(&self.weights),
             self.missing.name(),
             self.min_coverage
         )
@@ -200,63 +106,16 @@ impl WideScore {
     /// Reads [`to_text`](Self::to_text)'s form back.
     pub fn parse(text: &str) -> Result<WideScore> {
         let bad = || HealthError::text(format!("invalid fused score: {text}"));
-        let number = |s: &str| s.parse::<f64>().map_err(|_| bad());
-        let numbers = |s: &str| s.split(',').map(number).collect::<Result<Vec<f64>>>();
-        let direction = |s: &str| match s {
-            "higher" => Ok(true),
-            "lower" => Ok(false),
-            _ => Err(bad()),
-        };
-        let mut steps = Vec::new();
         let (mut weights, mut missing, mut min_coverage) = (None, None, None);
+        let mut steps = Vec::new();
         for part in text.split("; ") {
             let words: Vec<&str> = part.split(' ').collect();
-            let step = match words.as_slice() {
-                ["value"] => Step::Value,
-                ["linear", lo, hi, d, r] => Step::Linear {
-                    lo: number(lo)?,
-                    hi: number(hi)?,
-                    higher_is_better: direction(d)?,
-                    out_of_range: OutOfRange::parse(r)?,
-                },
-                ["log", lo, hi, d, r] => Step::Log {
-                    lo: number(lo)?,
-                    hi: number(hi)?,
-                    higher_is_better: direction(d)?,
-                    out_of_range: OutOfRange::parse(r)?,
-                },
-                ["target", t, d] => Step::Target {
-                    target: number(t)?,
-                    higher_is_better: direction(d)?,
-                },
-                ["zscore", m, s, d] => Step::ZScore {
-                    mean: number(m)?,
-                    stddev: number(s)?,
-                    higher_is_better: direction(d)?,
-                },
-                ["bands", c, s] => Step::Bands {
-                    cutoffs: numbers(c)?,
-                    scores: numbers(s)?,
-                },
-                ["piecewise", k, s] => Step::Piecewise {
-                    knots: numbers(k)?,
-                    scores: numbers(s)?,
-                },
-                ["weights", w] => {
-                    weights = Some(numbers(w)?);
-                    continue;
-                }
-                ["missing", m] => {
-                    missing = Some(Missing::parse(m)?);
-                    continue;
-                }
-                ["min_coverage", c] => {
-                    min_coverage = Some(number(c)?);
-                    continue;
-                }
-                _ => return Err(bad()),
-            };
-            steps.push(step);
+            match words.as_slice() {
+                ["weights", w] => weights = Some(numbers(w).ok_or_else(bad)?),
+                ["missing", m] => missing = Some(Missing::parse(m)?),
+                ["min_coverage", c] => min_coverage = Some(c.parse::<f64>().map_err(|_| bad())?),
+                words => steps.push(parse_step(words).ok_or_else(bad)?),
+            }
         }
         Ok(WideScore {
             steps,
@@ -267,42 +126,234 @@ impl WideScore {
     }
 }
 
+fn numbers_text(v: &[f64]) -> String {
+    v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(",")
+}
+
+fn numbers(s: &str) -> Option<Vec<f64>> {
+    s.split(',').map(|x| x.parse().ok()).collect()
+}
+
+fn direction_text(higher_is_better: bool) -> &'static str {
+    if higher_is_better {
+        "higher"
+    } else {
+        "lower"
+    }
+}
+
+fn range_text(r: OutOfRange) -> &'static str {
+    match r {
+        OutOfRange::Clamp => "clamp",
+        OutOfRange::Null => "null",
+    }
+}
+
+/// One step as words: the normaliser's method, then its parameters in the
+/// order of the SQL function's arguments (a profile as hex, last).
+fn step_text(step: &Step) -> String {
+    let (normaliser, hib) = match step {
+        Step::Value => return "value".to_string(),
+        Step::Scale {
+            normaliser,
+            higher_is_better,
+        } => (normaliser, *higher_is_better),
+    };
+    let method = normaliser.method();
+    let d = direction_text(hib);
+    match normaliser {
+        Normaliser::Linear { lo, hi, out_of_range } | Normaliser::Log { lo, hi, out_of_range } => {
+            format!("{method} {lo:?} {hi:?} {d} {}", range_text(*out_of_range))
+        }
+        Normaliser::Target { target } => format!("{method} {target:?} {d}"),
+        Normaliser::ZScore {
+            mean,
+            stddev,
+            clip: None,
+            ..
+        } => format!("{method} {mean:?} {stddev:?} {d}"),
+        Normaliser::ZScore {
+            mean,
+            stddev,
+            clip: Some(clip),
+            ..
+        } => format!("{method} {mean:?} {stddev:?} {clip:?} {d}"),
+        // Bands and piecewise take no direction: their scores say it.
+        Normaliser::Bands { cutoffs, scores } => {
+            format!("{method} {} {}", numbers_text(cutoffs), numbers_text(scores))
+        }
+        Normaliser::Piecewise { knots, scores } => {
+            format!("{method} {} {}", numbers_text(knots), numbers_text(scores))
+        }
+        Normaliser::Profile { profile, by } => {
+            let hex: String = profile.iter().flatten().map(|b| format!("{b:02x}")).collect();
+            format!("{method} {} {d} {hex}", by.name())
+        }
+    }
+}
+
+/// [`step_text`] read back (None: not a step).
+fn parse_step(words: &[&str]) -> Option<Step> {
+    let number = |s: &str| s.parse::<f64>().ok();
+    let direction = |s: &str| match s {
+        "higher" => Some(true),
+        "lower" => Some(false),
+        _ => None,
+    };
+    let range = |s: &str| OutOfRange::parse(s).ok();
+    let scale = |normaliser, higher_is_better| {
+        Some(Step::Scale {
+            normaliser,
+            higher_is_better,
+        })
+    };
+    let zscore = |method: &str, mean: &str, stddev: &str, clip: Option<&str>, d: &str| {
+        let clip = match clip {
+            Some(c) => Some(number(c)?),
+            None => None,
+        };
+        let normaliser = Normaliser::ZScore {
+            mean: number(mean)?,
+            stddev: number(stddev)?,
+            log: method.starts_with("log_"),
+            clip,
+        };
+        scale(normaliser, direction(d)?)
+    };
+    match *words {
+        ["value"] => Some(Step::Value),
+        [method @ ("linear" | "log"), lo, hi, d, r] => {
+            let (lo, hi, out_of_range) = (number(lo)?, number(hi)?, range(r)?);
+            let normaliser = if method == "linear" {
+                Normaliser::Linear { lo, hi, out_of_range }
+            } else {
+                Normaliser::Log { lo, hi, out_of_range }
+            };
+            scale(normaliser, direction(d)?)
+        }
+        ["target", t, d] => scale(Normaliser::Target { target: number(t)? }, direction(d)?),
+        [method @ ("zscore" | "log_zscore"), m, s, d] => zscore(method, m, s, None, d),
+        [method @ ("zscore_linear" | "log_zscore_linear"), m, s, c, d] => zscore(method, m, s, Some(c), d),
+        ["bands", c, s] => scale(
+            Normaliser::Bands {
+                cutoffs: numbers(c)?,
+                scores: numbers(s)?,
+            },
+            true,
+        ),
+        ["piecewise", k, s] => scale(
+            Normaliser::Piecewise {
+                knots: numbers(k)?,
+                scores: numbers(s)?,
+            },
+            true,
+        ),
+        ["profile", by, d, hex] => {
+            let profile = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            let by = Method::parse(by).ok()?;
+            scale(
+                Normaliser::Profile {
+                    profile: Some(profile),
+                    by,
+                },
+                direction(d)?,
+            )
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn scale(normaliser: Normaliser, higher_is_better: bool) -> Step {
+        Step::Scale {
+            normaliser,
+            higher_is_better,
+        }
+    }
+
+    fn profile_bytes() -> Vec<u8> {
+        let mut p = crate::profile::Profile::new();
+        for v in [1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0] {
+            p.add(v).unwrap();
+        }
+        p.to_bytes().unwrap()
+    }
+
+    /// One step of every normaliser form, then a plain value.
     fn steps() -> Vec<Step> {
         vec![
-            Step::Linear {
-                lo: 0.0,
-                hi: 20.0,
-                higher_is_better: true,
-                out_of_range: OutOfRange::Clamp,
-            },
-            Step::Log {
-                lo: 0.0,
-                hi: 400.0,
-                higher_is_better: true,
-                out_of_range: OutOfRange::Null,
-            },
-            Step::Target {
-                target: 0.1,
-                higher_is_better: false,
-            },
-            Step::ZScore {
-                mean: 80.0,
-                stddev: 10.0,
-                higher_is_better: true,
-            },
-            Step::Bands {
-                cutoffs: vec![6.0, 8.0],
-                scores: vec![0.0, 60.0, 100.0],
-            },
-            Step::Piecewise {
-                knots: vec![0.0, 20.0, 50.0],
-                scores: vec![0.0, 50.0, 100.0],
-            },
+            scale(
+                Normaliser::Linear {
+                    lo: 0.0,
+                    hi: 20.0,
+                    out_of_range: OutOfRange::Clamp,
+                },
+                true,
+            ),
+            scale(
+                Normaliser::Log {
+                    lo: 0.0,
+                    hi: 400.0,
+                    out_of_range: OutOfRange::Null,
+                },
+                true,
+            ),
+            scale(Normaliser::Target { target: 0.1 }, false),
+            scale(
+                Normaliser::ZScore {
+                    mean: 80.0,
+                    stddev: 10.0,
+                    log: false,
+                    clip: None,
+                },
+                true,
+            ),
+            scale(
+                Normaliser::ZScore {
+                    mean: 80.0,
+                    stddev: 10.0,
+                    log: false,
+                    clip: Some(2.5),
+                },
+                false,
+            ),
+            scale(
+                Normaliser::ZScore {
+                    mean: 2.0,
+                    stddev: 0.5,
+                    log: true,
+                    clip: Some(3.0),
+                },
+                true,
+            ),
+            scale(
+                Normaliser::Bands {
+                    cutoffs: vec![6.0, 8.0],
+                    scores: vec![0.0, 60.0, 100.0],
+                },
+                true,
+            ),
+            scale(
+                Normaliser::Piecewise {
+                    knots: vec![0.0, 20.0, 50.0],
+                    scores: vec![0.0, 50.0, 100.0],
+                },
+                true,
+            ),
+            scale(
+                Normaliser::Profile {
+                    profile: Some(profile_bytes()),
+                    by: Method::Percentile,
+                },
+                false,
+            ),
             Step::Value,
         ]
     }
@@ -310,7 +361,7 @@ mod tests {
     fn wide(missing: Missing) -> WideScore {
         WideScore {
             steps: steps(),
-            weights: vec![25.0, 20.0, 15.0, 10.0, 0.1, 1e-7, 3.0],
+            weights: vec![25.0, 20.0, 15.0, 10.0, 4.0, 2.0, 0.1, 1e-7, 7.0, 3.0],
             missing,
             min_coverage: 0.25,
         }
@@ -330,12 +381,14 @@ mod tests {
     fn invalid_constants_are_not_fused() {
         assert!(wide(Missing::Renormalize).is_valid());
         let mut w = wide(Missing::Renormalize);
-        w.steps[0] = Step::Linear {
-            lo: 5.0,
-            hi: 5.0,
-            higher_is_better: true,
-            out_of_range: OutOfRange::Clamp,
-        };
+        w.steps[0] = scale(
+            Normaliser::Linear {
+                lo: 5.0,
+                hi: 5.0,
+                out_of_range: OutOfRange::Clamp,
+            },
+            true,
+        );
         assert!(!w.is_valid());
         let mut w = wide(Missing::Renormalize);
         w.weights.pop();
@@ -347,7 +400,7 @@ mod tests {
         /// own function, NULL left NULL, then weighted_score.
         #[test]
         fn fused_equals_unfused(values in proptest::collection::vec(
-            prop_oneof![Just(None), (-50.0f64..500.0).prop_map(Some), Just(Some(f64::NAN))], 7)) {
+            prop_oneof![Just(None), (-50.0f64..500.0).prop_map(Some), Just(Some(f64::NAN))], 10)) {
             let w = wide(Missing::Renormalize);
             let unfused: Result<Vec<Option<f64>>> = values
                 .iter()

@@ -5,7 +5,8 @@
 //! errors to SQLSTATEs. One module per concept:
 //!
 //! - [`aggregate`]: the contract of every aggregate's state (start, add a
-//!   row, merge, to and from bytes), implemented for each state.
+//!   row, merge, to and from bytes); each state implements it in its own
+//!   module.
 //! - [`change`]: why did a score move? The change between two scorecards of
 //!   one account, split into per-metric parts that sum to it.
 //! - [`events`]: tier-change events of an account's score history (first
@@ -15,7 +16,9 @@
 //!   computed in one call (the planner's rewrite of the wide form).
 //! - [`model`]: scoring models as JSON data: parse, validate, evaluate,
 //!   explain, and learn from churn outcomes (`fit_model`).
-//! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`).
+//! - [`normalise`]: metric value -> 0..100 sub-score (`scale_*`), and the
+//!   one description of every normaliser that the fused wide form and
+//!   models share ([`normalise::Normaliser`]).
 //! - [`score`]: sub-scores and weights -> health score (`weighted_score`,
 //!   the missing-data policies, the weighted-mean accumulator).
 //! - [`scorecard`]: the long-format scorecard (metric, score, weight) with its

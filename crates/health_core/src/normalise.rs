@@ -5,6 +5,7 @@
 //! wrong score. `Ok(None)` means "no score" (the `'null'` out-of-range policy).
 
 use crate::error::{check_ascending, check_scores, finite, num, HealthError, Result};
+use crate::profile::{Method, ProfileView};
 
 /// What to do with a value outside `[lo, hi]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +219,139 @@ pub fn zscore_linear_unchecked(value: f64, mean: f64, stddev: f64, clip: f64, hi
 /// The standard normal CDF, via erfc so both tails keep full precision.
 pub fn normal_cdf(z: f64) -> f64 {
     0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// Every normaliser with its parameters: the one description of a
+/// `scale_*` function that the SQL functions' fused wide form and models
+/// both use. The direction (`higher_is_better`) stays outside: a model
+/// keeps it per metric, the wide form per array element. A new normaliser
+/// is one more variant here, and the compiler lists every place to teach it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Normaliser {
+    Linear {
+        lo: f64,
+        hi: f64,
+        out_of_range: OutOfRange,
+    },
+    Log {
+        lo: f64,
+        hi: f64,
+        out_of_range: OutOfRange,
+    },
+    Target {
+        target: f64,
+    },
+    Bands {
+        cutoffs: Vec<f64>,
+        scores: Vec<f64>,
+    },
+    Piecewise {
+        knots: Vec<f64>,
+        scores: Vec<f64>,
+    },
+    /// `zscore` (`100*Phi(z)`) and `zscore_linear` (`clip`: z kept linear,
+    /// clipped at ±clip); their `log_` forms (models only) take the z-score
+    /// of `ln(1+x)`, with `mean` and `stddev` of `ln(1+x)`, for counts with
+    /// fat tails.
+    ZScore {
+        mean: f64,
+        stddev: f64,
+        log: bool,
+        clip: Option<f64>,
+    },
+    /// Position in a population profile (its stored bytes), placed by `by`.
+    /// `None` only in a model that names a profile not yet resolved.
+    Profile {
+        profile: Option<Vec<u8>>,
+        by: Method,
+    },
+}
+
+impl Normaliser {
+    /// The sub-score of a (non-NULL) value, exactly as the `scale_*`
+    /// function computes it, errors included.
+    #[inline]
+    pub fn apply(&self, v: f64, higher_is_better: bool) -> Result<Option<f64>> {
+        match self {
+            Normaliser::Linear { lo, hi, out_of_range } => scale_linear(v, *lo, *hi, higher_is_better, *out_of_range),
+            Normaliser::Log { lo, hi, out_of_range } => scale_log(v, *lo, *hi, higher_is_better, *out_of_range),
+            Normaliser::Target { target } => scale_target(v, *target, higher_is_better).map(Some),
+            Normaliser::Bands { cutoffs, scores } => scale_bands(v, cutoffs, scores).map(Some),
+            Normaliser::Piecewise { knots, scores } => scale_piecewise(v, knots, scores).map(Some),
+            Normaliser::ZScore {
+                mean,
+                stddev,
+                log,
+                clip,
+            } => {
+                let x = if *log { log_of_count(v)? } else { v };
+                match clip {
+                    None => scale_zscore(x, *mean, *stddev, higher_is_better),
+                    Some(clip) => scale_zscore_linear(x, *mean, *stddev, *clip, higher_is_better),
+                }
+                .map(Some)
+            }
+            Normaliser::Profile {
+                profile: Some(bytes),
+                by,
+            } => ProfileView::new(bytes)
+                .and_then(|view| view.scale(v, *by, higher_is_better))
+                .map(Some),
+            Normaliser::Profile { profile: None, .. } => Err(HealthError::invalid("the profile is not resolved")),
+        }
+    }
+
+    /// Its name in a model's `scale.method` and in the fused form's text.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Normaliser::Linear { .. } => "linear",
+            Normaliser::Log { .. } => "log",
+            Normaliser::Target { .. } => "target",
+            Normaliser::Bands { .. } => "bands",
+            Normaliser::Piecewise { .. } => "piecewise",
+            Normaliser::ZScore { log, clip, .. } => match (log, clip) {
+                (false, None) => "zscore",
+                (false, Some(_)) => "zscore_linear",
+                (true, None) => "log_zscore",
+                (true, Some(_)) => "log_zscore_linear",
+            },
+            Normaliser::Profile { .. } => "profile",
+        }
+    }
+
+    /// The SQL function that computes it (its errors carry this name); the
+    /// `log_` z-scores, which only models have, are named after their
+    /// SQL relatives.
+    pub fn function(&self) -> &'static str {
+        match self {
+            Normaliser::Linear { .. } => "scale_linear",
+            Normaliser::Log { .. } => "scale_log",
+            Normaliser::Target { .. } => "scale_target",
+            Normaliser::Bands { .. } => "scale_bands",
+            Normaliser::Piecewise { .. } => "scale_piecewise",
+            Normaliser::ZScore { clip: None, .. } => "scale_zscore",
+            Normaliser::ZScore { clip: Some(_), .. } => "scale_zscore_linear",
+            Normaliser::Profile { .. } => "scale_profile",
+        }
+    }
+
+    /// A value for which the parameters alone decide whether `apply` fails.
+    pub fn probe(&self) -> f64 {
+        match self {
+            Normaliser::Linear { lo, .. } | Normaliser::Log { lo, .. } => *lo,
+            Normaliser::Target { target } => *target,
+            Normaliser::ZScore { mean, log: false, .. } => *mean,
+            Normaliser::ZScore { log: true, .. } => 0.0,
+            Normaliser::Bands { cutoffs, .. } => cutoffs.first().copied().unwrap_or(0.0),
+            Normaliser::Piecewise { knots, .. } => knots.first().copied().unwrap_or(0.0),
+            Normaliser::Profile { .. } => 0.0,
+        }
+    }
+
+    /// Whether the parameters are valid (`apply` of [`probe`](Self::probe) succeeds).
+    pub fn is_valid(&self) -> bool {
+        self.apply(self.probe(), true).is_ok()
+    }
 }
 
 fn linear_unchecked(value: f64, lo: f64, hi: f64, higher_is_better: bool, oor: OutOfRange) -> Option<f64> {

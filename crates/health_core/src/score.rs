@@ -1,7 +1,8 @@
 //! Sub-scores and weights -> one health score.
 
-use crate::aggregate::fields;
+use crate::aggregate::{fixed_size_state, Accumulate};
 use crate::error::{check_score, check_weight, finite, num, HealthError, Result};
+use crate::format::fixed_fields;
 
 /// How a missing (NULL) sub-score is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +264,8 @@ impl CompensatedSum {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let [sum, compensation] = fields("sum", bytes)?.map(f64::from_le_bytes);
+        let mut r = fixed_fields("sum", bytes, 2)?;
+        let (sum, compensation) = (r.f64()?, r.f64()?);
         Ok(CompensatedSum { sum, compensation })
     }
 }
@@ -341,8 +343,9 @@ impl WeightedMean {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let [sum, compensation, weight_sum, weight_compensation, low, high] =
-            fields("score_agg", bytes)?.map(f64::from_le_bytes);
+        let mut r = fixed_fields("score_agg", bytes, 6)?;
+        let (sum, compensation, weight_sum) = (r.f64()?, r.f64()?, r.f64()?);
+        let (weight_compensation, low, high) = (r.f64()?, r.f64()?, r.f64()?);
         Ok(WeightedMean {
             weighted_sum: CompensatedSum { sum, compensation },
             weight: CompensatedSum {
@@ -351,6 +354,28 @@ impl WeightedMean {
             },
             range: ScoreRange { low, high },
         })
+    }
+}
+
+// ---- as an aggregate's state (see aggregate.rs) ----
+
+fixed_size_state!(CompensatedSum);
+
+/// `points`: one action's points, already decayed to `as_of`.
+impl Accumulate<f64> for CompensatedSum {
+    fn add_row(&mut self, points: f64) -> Result<()> {
+        self.add(points);
+        Ok(())
+    }
+}
+
+fixed_size_state!(WeightedMean);
+
+/// `score_agg`: (score, weight).
+impl Accumulate<(f64, f64)> for WeightedMean {
+    #[inline]
+    fn add_row(&mut self, (score, weight): (f64, f64)) -> Result<()> {
+        self.add(score, weight)
     }
 }
 
@@ -555,5 +580,32 @@ mod tests {
                 (a, b) => prop_assert_eq!(a, b),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod aggregate_state_tests {
+    use super::*;
+    use crate::aggregate::testing::{serially, split_and_merge};
+    use crate::aggregate::AggregateState;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn weighted_mean_split_anywhere(rows in prop::collection::vec((0.0f64..=100.0, 0.0f64..10.0), 1..200), at in 0usize..200) {
+            let split: WeightedMean = split_and_merge("score_agg", &rows, at);
+            let serial: WeightedMean = serially("score_agg", &rows);
+            let (a, b) = (split.mean().unwrap(), serial.mean().unwrap());
+            match (a, b) {
+                (Some(a), Some(b)) => prop_assert!((a - b).abs() < 1e-9, "{a} vs {b}"),
+                _ => prop_assert_eq!(a, b),
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_size_states_refuse_other_lengths() {
+        assert!(<WeightedMean as AggregateState>::deserialize(&[0; 31]).is_err());
+        assert!(<CompensatedSum as AggregateState>::deserialize(&[0; 8]).is_err());
     }
 }

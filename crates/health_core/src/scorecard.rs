@@ -7,6 +7,7 @@
 //! Names live in one buffer so a scorecard costs two allocations, not one
 //! per metric.
 
+use crate::aggregate::{Accumulate, AggregateState};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -567,6 +568,59 @@ fn whole_or_float(v: f64) -> Value {
     }
 }
 
+// ---- as an aggregate's state (see aggregate.rs) ----
+
+impl AggregateState for Scorecard {
+    fn start(_: &'static str) -> Result<Self> {
+        Scorecard::with_room()
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Scorecard::merge(self, other)
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_bytes())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Scorecard::from_bytes(bytes)
+    }
+}
+
+/// `scorecard`: (metric, score or missing, weight).
+impl<'a> Accumulate<(&'a str, Option<f64>, f64)> for Scorecard {
+    #[inline]
+    fn add_row(&mut self, (metric, score, weight): (&'a str, Option<f64>, f64)) -> Result<()> {
+        self.push(metric, score, weight)
+    }
+}
+
+impl AggregateState for Rollup {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Rollup::new())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Rollup::merge(self, other)
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_bytes())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Rollup::from_bytes(bytes)
+    }
+}
+
+/// `rollup(scorecard)`: one finished scorecard.
+impl Accumulate<Scorecard> for Rollup {
+    fn add_row(&mut self, card: Scorecard) -> Result<()> {
+        self.add(&card)
+    }
+}
+
 /// A finished scorecard of (metric, score, weight) rows, for tests.
 #[cfg(test)]
 pub(crate) fn card(rows: &[(&str, Option<f64>, f64)]) -> Scorecard {
@@ -764,6 +818,29 @@ mod tests {
                 prop_assert!((lost - (100.0 - score)).abs() < 1e-9);
                 prop_assert!(parts.windows(2).all(|w| w[0].points_lost >= w[1].points_lost));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod aggregate_state_tests {
+    use super::*;
+    use crate::aggregate::testing::{serially, split_and_merge};
+
+    #[test]
+    fn scorecards_split_between_metrics() {
+        let rows = [
+            ("logins", Some(80.0), 30.0),
+            ("nps", None, 20.0),
+            ("seats", Some(40.0), 50.0),
+        ];
+        for at in 0..=rows.len() {
+            let split: Scorecard = split_and_merge("scorecard", &rows, at);
+            let serial: Scorecard = serially("scorecard", &rows);
+            assert_eq!(
+                split.finish_to_bytes().unwrap(),
+                serial.clone().finish_to_bytes().unwrap()
+            );
         }
     }
 }

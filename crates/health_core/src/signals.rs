@@ -2,13 +2,13 @@
 //! penalties, score trends and sparklines. The math only; the SQL layer
 //! wraps these as aggregates and scalar functions.
 
+use crate::aggregate::{fixed_size_state, Accumulate, AggregateState};
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::aggregate::fields;
 use crate::error::{finite, num, HealthError, Result};
-use crate::format::{ByteReader, RESPONSES, TREND};
+use crate::format::{fixed_fields, ByteReader, RESPONSES, TREND};
 
 // ---- NPS ----
 
@@ -101,7 +101,8 @@ impl NpsCounts {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let [promoters, passives, detractors] = fields("NPS", bytes)?.map(u64::from_le_bytes);
+        let mut r = fixed_fields("NPS", bytes, 3)?;
+        let (promoters, passives, detractors) = (r.u64()?, r.u64()?, r.u64()?);
         Ok(NpsCounts {
             promoters,
             passives,
@@ -167,7 +168,8 @@ impl Csat {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Csat> {
-        let [top, total, scale] = fields("CSAT", bytes)?.map(u64::from_le_bytes);
+        let mut r = fixed_fields("CSAT", bytes, 3)?;
+        let (top, total, scale) = (r.u64()?, r.u64()?, r.u64()?);
         Ok(Csat {
             top,
             total,
@@ -611,6 +613,100 @@ pub fn sparkline(values: &[Option<f64>]) -> Result<String> {
         .collect())
 }
 
+// ---- as an aggregate's state (see aggregate.rs) ----
+
+fixed_size_state!(NpsCounts);
+
+/// `nps`, `nps_breakdown`: a 0–10 rating.
+impl Accumulate<i64> for NpsCounts {
+    fn add_row(&mut self, rating: i64) -> Result<()> {
+        self.add(rating)
+    }
+}
+
+impl AggregateState for Csat {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Csat::default())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Csat::merge(self, other)
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_bytes())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Csat::from_bytes(bytes)
+    }
+}
+
+/// `csat`: (rating, scale).
+impl Accumulate<(i64, i64)> for Csat {
+    fn add_row(&mut self, (rating, scale): (i64, i64)) -> Result<()> {
+        self.add(rating, scale)
+    }
+}
+
+/// `responses(rating)` and `rollup(responses)`: counts per rating, merged by addition.
+impl AggregateState for Responses {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Responses::default())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Responses::merge(self, other);
+        Ok(())
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_stored())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Responses::from_stored(bytes)
+    }
+}
+
+impl Accumulate<i64> for Responses {
+    fn add_row(&mut self, rating: i64) -> Result<()> {
+        self.add(rating)
+    }
+}
+
+impl Accumulate<Responses> for Responses {
+    fn add_row(&mut self, row: Responses) -> Result<()> {
+        self.merge(&row);
+        Ok(())
+    }
+}
+
+impl AggregateState for Trend {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Trend::new())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Trend::merge(self, other)
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.to_bytes())
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        Trend::from_bytes(bytes)
+    }
+}
+
+/// `trend`, `sparkline`: (microseconds since 2000-01-01, score).
+impl Accumulate<(i64, f64)> for Trend {
+    fn add_row(&mut self, (at, score): (i64, f64)) -> Result<()> {
+        self.add(at, score)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,5 +910,42 @@ mod tests {
             prop_assert!((-100.0..=100.0).contains(&v));
             prop_assert_eq!(NpsCounts::from_bytes(&c.to_bytes()).unwrap(), c);
         }
+    }
+}
+
+#[cfg(test)]
+mod aggregate_state_tests {
+    use super::*;
+    use crate::aggregate::testing::{serially, split_and_merge};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn nps_counts_split_anywhere(ratings in prop::collection::vec(0i64..=10, 0..200), at in 0usize..200) {
+            let split: NpsCounts = split_and_merge("nps", &ratings, at);
+            prop_assert_eq!(split, serially::<NpsCounts, _>("nps", &ratings));
+        }
+
+        #[test]
+        fn csat_split_anywhere(ratings in prop::collection::vec(1i64..=7, 0..200), at in 0usize..200) {
+            let rows: Vec<(i64, i64)> = ratings.iter().map(|&r| (r, 7)).collect();
+            let split: Csat = split_and_merge("csat", &rows, at);
+            prop_assert_eq!(split.value(), serially::<Csat, _>("csat", &rows).value());
+        }
+
+        #[test]
+        fn trend_split_anywhere(rows in prop::collection::vec((0i64..1_000_000, 0.0f64..=100.0), 0..100), at in 0usize..100) {
+            let mut split: Trend = split_and_merge("trend", &rows, at);
+            let mut serial: Trend = serially("trend", &rows);
+            split.finish();
+            serial.finish();
+            prop_assert_eq!(split.to_bytes(), serial.to_bytes());
+        }
+    }
+
+    #[test]
+    fn fixed_size_states_refuse_other_lengths() {
+        assert!(<NpsCounts as AggregateState>::deserialize(&[0; 23]).is_err());
+        assert_eq!(NpsCounts::default().held_rows(), None);
     }
 }

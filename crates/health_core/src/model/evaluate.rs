@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use super::parse::kind;
 use super::*;
 use crate::error::HealthError;
-use crate::normalise;
-use crate::profile::ProfileView;
+use crate::normalise::Normaliser;
 use crate::score::Totals;
 use crate::scorecard::Scorecard;
 
@@ -18,28 +17,12 @@ impl Model {
     pub fn subscore(&self, i: usize, value: Option<f64>) -> Result<Option<f64>> {
         let m = &self.metrics[i];
         let Some(v) = value else { return Ok(None) };
-        let hib = m.higher_is_better;
-        let result = match &m.scale {
-            Scale::Linear { lo, hi, out_of_range } => normalise::scale_linear(v, *lo, *hi, hib, *out_of_range),
-            Scale::Log { lo, hi, out_of_range } => normalise::scale_log(v, *lo, *hi, hib, *out_of_range),
-            Scale::Target { target } => normalise::scale_target(v, *target, hib).map(Some),
-            Scale::Bands { cutoffs, scores } => normalise::scale_bands(v, cutoffs, scores).map(Some),
-            Scale::Piecewise { knots, scores } => normalise::scale_piecewise(v, knots, scores).map(Some),
-            Scale::ZScore { mean, stddev, log, clip } => {
-                let x = if *log { normalise::log_of_count(v) } else { Ok(v) };
-                x.and_then(|x| match clip {
-                    None => normalise::scale_zscore(x, *mean, *stddev, hib),
-                    Some(clip) => normalise::scale_zscore_linear(x, *mean, *stddev, *clip, hib),
-                })
-                .map(Some)
-            }
-            Scale::Profile { profile: Some(profile), by, .. } => {
-                ProfileView::new(profile).and_then(|view| view.scale(v, *by, hib)).map(Some)
-            }
-            Scale::Profile { profile: None, profile_name, .. } => Err(HealthError::invalid(format!(
+        let result = match (&m.scale, &m.profile_name) {
+            (Normaliser::Profile { profile: None, .. }, name) => Err(HealthError::invalid(format!(
                 "profile_name \"{}\" is not resolved: fetch the model with health.model_for(name), or call health.resolve_profiles(model)",
-                profile_name.as_deref().unwrap_or("")
+                name.as_deref().unwrap_or("")
             ))),
+            (scale, _) => scale.apply(v, m.higher_is_better),
         };
         result.map_err(|e| HealthError::new(e.kind, format!("metric \"{}\": {}", m.name, e.message)))
     }

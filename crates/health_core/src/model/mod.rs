@@ -34,60 +34,21 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{HealthError, Result};
 use crate::format::MODEL;
-use crate::normalise::OutOfRange;
-use crate::profile::{Method, ProfileView};
+use crate::normalise::{Normaliser, OutOfRange};
+use crate::profile::ProfileView;
 use crate::score::Missing;
 use crate::tier;
-
-/// How one metric's raw value becomes a 0–100 sub-score.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Scale {
-    Linear {
-        lo: f64,
-        hi: f64,
-        out_of_range: OutOfRange,
-    },
-    Log {
-        lo: f64,
-        hi: f64,
-        out_of_range: OutOfRange,
-    },
-    Target {
-        target: f64,
-    },
-    Bands {
-        cutoffs: Vec<f64>,
-        scores: Vec<f64>,
-    },
-    Piecewise {
-        knots: Vec<f64>,
-        scores: Vec<f64>,
-    },
-    /// `zscore` (`100*Phi(z)`) and `zscore_linear` (`clip`: z kept linear,
-    /// clipped at ±clip); their `log_` forms take the z-score of `ln(1+x)`,
-    /// with `mean` and `stddev` of `ln(1+x)`, for counts with fat tails.
-    ZScore {
-        mean: f64,
-        stddev: f64,
-        log: bool,
-        clip: Option<f64>,
-    },
-    /// A population profile carried in the model (its stored bytes), placed
-    /// by `by`; or only named (`profile_name`), to be resolved from
-    /// `health.profiles` when the model is fetched.
-    Profile {
-        profile: Option<Vec<u8>>,
-        by: Method,
-        profile_name: Option<String>,
-    },
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricSpec {
     pub name: String,
     pub weight: f64,
     pub higher_is_better: bool,
-    pub scale: Scale,
+    /// How its raw value becomes a 0–100 sub-score (`scale` in the JSON).
+    pub scale: Normaliser,
+    /// `scale.profile_name`: the profile of `health.profiles` this metric is
+    /// scaled by, resolved into `scale` when the model is fetched.
+    pub profile_name: Option<String>,
     /// Worst-of rule: a sub-score below this floor puts the account in `critical_tier`.
     pub critical_floor: Option<f64>,
 }
@@ -111,15 +72,6 @@ pub struct Model {
     /// What `fit_model` measured when it learned the model (rows, AUC, lift,
     /// cross-validation, ...): kept with it, read by no scoring function.
     pub fit: Option<Value>,
-}
-
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Percentile => "percentile",
-        Method::MinMax => "minmax",
-        Method::ZScore => "zscore",
-        Method::LogZScore => "log_zscore",
-    }
 }
 
 impl Tiers {
@@ -170,7 +122,7 @@ impl Model {
                 o.insert("name".into(), json!(m.name));
                 o.insert("weight".into(), number_value(m.weight));
                 o.insert("higher_is_better".into(), json!(m.higher_is_better));
-                o.insert("scale".into(), scale_value(&m.scale));
+                o.insert("scale".into(), scale_value(&m.scale, m.profile_name.as_deref()));
                 if let Some(c) = m.critical_floor {
                     o.insert("critical_floor".into(), number_value(c));
                 }
@@ -207,51 +159,36 @@ impl Model {
     }
 }
 
-fn scale_value(s: &Scale) -> Value {
+fn scale_value(s: &Normaliser, profile_name: Option<&str>) -> Value {
+    let mut o = Map::new();
+    o.insert("method".into(), json!(s.method()));
     let oor = |o: &OutOfRange| if *o == OutOfRange::Null { "null" } else { "clamp" };
     match s {
-        Scale::Linear { lo, hi, out_of_range } => {
-            json!({"method": "linear", "lo": number_value(*lo), "hi": number_value(*hi), "out_of_range": oor(out_of_range)})
+        Normaliser::Linear { lo, hi, out_of_range } | Normaliser::Log { lo, hi, out_of_range } => {
+            o.insert("lo".into(), number_value(*lo));
+            o.insert("hi".into(), number_value(*hi));
+            o.insert("out_of_range".into(), json!(oor(out_of_range)));
         }
-        Scale::Log { lo, hi, out_of_range } => {
-            json!({"method": "log", "lo": number_value(*lo), "hi": number_value(*hi), "out_of_range": oor(out_of_range)})
+        Normaliser::Target { target } => {
+            o.insert("target".into(), number_value(*target));
         }
-        Scale::Target { target } => json!({"method": "target", "target": number_value(*target)}),
-        Scale::Bands { cutoffs, scores } => {
-            json!({"method": "bands", "cutoffs": numbers_value(cutoffs), "scores": numbers_value(scores)})
+        Normaliser::Bands { cutoffs, scores } => {
+            o.insert("cutoffs".into(), numbers_value(cutoffs));
+            o.insert("scores".into(), numbers_value(scores));
         }
-        Scale::Piecewise { knots, scores } => {
-            json!({"method": "piecewise", "knots": numbers_value(knots), "scores": numbers_value(scores)})
+        Normaliser::Piecewise { knots, scores } => {
+            o.insert("knots".into(), numbers_value(knots));
+            o.insert("scores".into(), numbers_value(scores));
         }
-        Scale::ZScore {
-            mean,
-            stddev,
-            log,
-            clip,
-        } => {
-            let method = match (log, clip) {
-                (false, None) => "zscore",
-                (false, Some(_)) => "zscore_linear",
-                (true, None) => "log_zscore",
-                (true, Some(_)) => "log_zscore_linear",
-            };
-            let mut o = Map::new();
-            o.insert("method".into(), json!(method));
+        Normaliser::ZScore { mean, stddev, clip, .. } => {
             o.insert("mean".into(), number_value(*mean));
             o.insert("stddev".into(), number_value(*stddev));
             if let Some(clip) = clip {
                 o.insert("clip".into(), number_value(*clip));
             }
-            Value::Object(o)
         }
-        Scale::Profile {
-            profile,
-            by,
-            profile_name,
-        } => {
-            let mut o = Map::new();
-            o.insert("method".into(), json!("profile"));
-            o.insert("by".into(), json!(method_name(*by)));
+        Normaliser::Profile { profile, by } => {
+            o.insert("by".into(), json!(by.name()));
             if let Some(n) = profile_name {
                 o.insert("profile_name".into(), json!(n));
             }
@@ -259,9 +196,9 @@ fn scale_value(s: &Scale) -> Value {
                 let text = ProfileView::new(bytes).map(|v| v.to_text()).unwrap_or_default();
                 o.insert("profile".into(), serde_json::from_str(&text).unwrap_or(Value::Null));
             }
-            Value::Object(o)
         }
     }
+    Value::Object(o)
 }
 
 /// Whole numbers as JSON integers (20, not 20.0).

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use super::*;
 use crate::error::{num, HealthError};
-use crate::normalise;
-use crate::profile::bytes_from_text;
+use crate::normalise::{self, Normaliser};
+use crate::profile::{bytes_from_text, Method};
 
 /// Collects every problem of a document, each with its JSON path.
 struct Problems {
@@ -159,7 +159,9 @@ fn number(v: &Value, path: &str, p: &mut Problems) -> Option<f64> {
     }
 }
 
-fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
+/// A metric's `scale`: its normaliser and, for a profile, the name it is
+/// resolved by.
+fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<(Normaliser, Option<String>)> {
     let mut f = Fields::of(value, path, p)?;
     let method = match f.text("method", p) {
         Some(m) => m,
@@ -192,13 +194,13 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
                 );
             }
             if method == "linear" {
-                Scale::Linear {
+                Normaliser::Linear {
                     lo,
                     hi,
                     out_of_range: oor,
                 }
             } else {
-                Scale::Log {
+                Normaliser::Log {
                     lo,
                     hi,
                     out_of_range: oor,
@@ -210,7 +212,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             if target <= 0.0 {
                 p.value(&f.at("target"), format!("must be greater than 0, got {}", num(target)));
             }
-            Scale::Target { target }
+            Normaliser::Target { target }
         }
         "bands" => {
             let (cutoffs, scores) = (f.numbers("cutoffs", p), f.numbers("scores", p));
@@ -218,7 +220,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             if let Err(e) = normalise::check_bands(&cutoffs, &scores) {
                 p.core(&f.path, e);
             }
-            Scale::Bands { cutoffs, scores }
+            Normaliser::Bands { cutoffs, scores }
         }
         "piecewise" => {
             let (knots, scores) = (f.numbers("knots", p), f.numbers("scores", p));
@@ -227,7 +229,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             if let Err(e) = normalise::scale_piecewise(first, &knots, &scores) {
                 p.core(&f.path, e);
             }
-            Scale::Piecewise { knots, scores }
+            Normaliser::Piecewise { knots, scores }
         }
         "zscore" | "zscore_linear" | "log_zscore" | "log_zscore_linear" => {
             let (mean, stddev) = (f.number("mean", p), f.number("stddev", p));
@@ -244,7 +246,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
             if let Some(c) = clip.filter(|&c| c <= 0.0) {
                 p.value(&f.at("clip"), format!("must be greater than 0, got {}", num(c)));
             }
-            Scale::ZScore {
+            Normaliser::ZScore {
                 mean,
                 stddev,
                 log: method.starts_with("log_"),
@@ -280,11 +282,8 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
                     }
                 },
             };
-            Scale::Profile {
-                profile,
-                by,
-                profile_name,
-            }
+            f.finish(p);
+            return Some((Normaliser::Profile { profile, by }, profile_name));
         }
         other => {
             p.value(
@@ -297,7 +296,7 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<Scale> {
         }
     };
     f.finish(p);
-    Some(scale)
+    Some((scale, None))
 }
 
 fn parse_metric(value: &Value, path: &str, p: &mut Problems) -> Option<MetricSpec> {
@@ -330,11 +329,13 @@ fn parse_metric(value: &Value, path: &str, p: &mut Problems) -> Option<MetricSpe
         Some(v) => parse_scale(v, &f.at("scale"), p),
     };
     f.finish(p);
+    let scale = scale?;
     Some(MetricSpec {
         name: name?,
         weight: weight?,
         higher_is_better,
-        scale: scale?,
+        scale: scale.0,
+        profile_name: scale.1,
         critical_floor,
     })
 }

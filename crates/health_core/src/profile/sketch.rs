@@ -3,6 +3,7 @@
 
 use super::view::{encode, Header, StoredBucket};
 use super::*;
+use crate::aggregate::{Accumulate, AggregateState};
 use crate::error::{finite, HealthError, Result};
 
 /// The values of one bucket: how many, the smallest and largest (as
@@ -371,5 +372,79 @@ impl Profile {
         }
         p.normalise();
         Ok(p)
+    }
+}
+
+// ---- as an aggregate's state (see aggregate.rs) ----
+
+/// An empty profile travels as no bytes (a worker that saw only NULLs).
+impl AggregateState for Profile {
+    fn start(_: &'static str) -> Result<Self> {
+        Ok(Profile::new())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Profile::merge(self, other);
+        Ok(())
+    }
+
+    fn serialize(&self) -> Result<Vec<u8>> {
+        if self.count() == 0 {
+            return Ok(Vec::new());
+        }
+        self.to_bytes()
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Self> {
+        if bytes.is_empty() {
+            return Ok(Profile::new());
+        }
+        Profile::from_bytes(bytes)
+    }
+}
+
+/// `profile(value)`: one value.
+impl Accumulate<f64> for Profile {
+    #[inline]
+    fn add_row(&mut self, value: f64) -> Result<()> {
+        self.add(value)
+    }
+}
+
+/// `rollup(profile)`: one finished profile.
+impl Accumulate<Profile> for Profile {
+    fn add_row(&mut self, part: Profile) -> Result<()> {
+        Profile::merge(self, &part);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod aggregate_state_tests {
+    use super::*;
+    use crate::aggregate::testing::{serially, split_and_merge};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn profile_split_anywhere(values in prop::collection::vec(-1e6f64..1e6, 0..300), at in 0usize..300) {
+            let split: Profile = split_and_merge("profile", &values, at);
+            let serial: Profile = serially("profile", &values);
+            prop_assert_eq!(split.count(), serial.count());
+            if serial.count() > 0 {
+                let median = |p: &Profile| {
+                    let bytes = p.to_bytes().unwrap();
+                    crate::profile::ProfileView::new(&bytes).unwrap().quantile(0.5).unwrap()
+                };
+                prop_assert_eq!(median(&split), median(&serial));
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_profile_travels_as_no_bytes() {
+        let empty = Profile::new();
+        assert!(AggregateState::serialize(&empty).unwrap().is_empty());
+        assert_eq!(<Profile as AggregateState>::deserialize(&[]).unwrap().count(), 0);
     }
 }

@@ -890,6 +890,16 @@ pub enum Method {
 }
 
 impl Method {
+    /// Its name as `scale_profile` and models take it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Percentile => "percentile",
+            Method::MinMax => "minmax",
+            Method::ZScore => "zscore",
+            Method::LogZScore => "log_zscore",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self> {
         match name {
             "percentile" => Ok(Method::Percentile),
