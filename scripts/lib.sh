@@ -14,6 +14,16 @@ PGRX_VERSION=0.18.0
 # The version this tree builds (Cargo.toml's, which pgrx writes into the control file).
 EXT_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 DEB_PACKAGE=postgresql-$PG_MAJOR-customer-health
+# The build scripts/package and scripts/install make: release, or debug
+# (CH_BUILD=debug: debug assertions on, the allocator's checks among them).
+BUILD_PROFILE=${CH_BUILD:-release}
+case "$BUILD_PROFILE" in
+release | debug) ;;
+*)
+    echo "CH_BUILD must be release or debug, not $BUILD_PROFILE" >&2
+    exit 2
+    ;;
+esac
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -257,6 +257,8 @@ macro_rules! aggregate {
         $crate::agg::aggregate!(@support $mode $state, $name, $combine, $serial, $deserial);
 
         $(
+            // SQL decides the arguments: an aggregate of seven has eight here.
+            #[allow(clippy::too_many_arguments)]
             #[pg_extern(immutable, parallel_safe)]
             fn $trans(
                 state: ::pgrx::Internal,

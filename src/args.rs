@@ -25,6 +25,7 @@ macro_rules! borrowed_argument {
             }
         }
 
+        // SAFETY: unbox reads a datum of the declared SQL type, as from_datum does.
         unsafe impl<'a> ::pgrx::datum::UnboxDatum for $ty<'a> {
             type As<'dat>
                 = $ty<'dat>
@@ -44,6 +45,7 @@ macro_rules! borrowed_argument {
             }
         }
 
+        // SAFETY: an argument of the declared SQL type is read as one.
         unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $ty<'fcx> {
             unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
                 let index = arg.index();
@@ -57,6 +59,7 @@ macro_rules! borrowed_argument {
             }
         }
 
+        // SAFETY: the SQL type named is the one the datum is read as.
         unsafe impl<'a> ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable for $ty<'a> {
             const TYPE_IDENT: &'static str =
                 <$sql as ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable>::TYPE_IDENT;
@@ -238,6 +241,7 @@ borrowed_argument!(Word, &'static str);
 /// # Safety
 /// `datum` is a non-NULL `text` datum valid for `'a`.
 pub unsafe fn word_of<'a>(datum: pg_sys::Datum) -> Word<'a> {
+    // SAFETY: the caller's contract above.
     unsafe { Word::from_datum_unchecked(datum) }
 }
 

@@ -269,6 +269,7 @@ impl CallSite {
 
     /// Whether argument `argno` is the same on every row of this call site.
     fn is_stable(&mut self, fcinfo: pg_sys::FunctionCallInfo, argno: u32) -> bool {
+        // SAFETY: fcinfo is the live call information (CallSite::of's contract).
         let ask = || unsafe { pg_sys::get_fn_expr_arg_stable((*fcinfo).flinfo, argno as i32) };
         match self.stable.get_mut(argno as usize) {
             Some(known @ 0) => {
@@ -324,7 +325,7 @@ pub unsafe fn varlena_part<'a>(fcinfo: pg_sys::FunctionCallInfo, argno: u32, dat
             return Part::Stable(argno);
         }
         if pgrx::varlena::varatt_is_1b_e(ptr)
-            && u32::from(pgrx::varlena::vartag_external(ptr)) == pg_sys::vartag_external::VARTAG_ONDISK as u32
+            && u32::from(pgrx::varlena::vartag_external(ptr)) == pg_sys::vartag_external::VARTAG_ONDISK
         {
             let external = std::ptr::read_unaligned(pgrx::varlena::vardata_1b_e(ptr) as *const pg_sys::varatt_external);
             return Part::Toast(u32::from(external.va_toastrelid), u32::from(external.va_valueid));

@@ -9,11 +9,13 @@
 //! a query over a million accounts reads the catalogue once per distinct
 //! (name, at), not once per row.
 
+use health_core::HealthError;
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
 use crate::args::TableOid;
 use crate::callsite::{CallSite, Part};
+use crate::errors::raise;
 use crate::model::Model;
 
 /// The catalogue query, schema-qualified so that no object a user creates
@@ -84,7 +86,13 @@ fn in_force(
                 .first()
                 .get_one::<Model>()
         })
-        .unwrap_or_else(|e| error!("model_for: reading the model catalogue failed: {e}"));
+        .unwrap_or_else(|e| {
+            // What the catalogue table answered could not be read as a model
+            // (a table not shaped like health.models): the caller's table.
+            let error = HealthError::invalid(format!("reading the model catalogue failed: {e}"))
+                .with_hint("A catalogue table has the columns of health.models.");
+            raise("model_for", error)
+        });
         let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);
         (model, size)
     });

@@ -19,7 +19,7 @@ use crate::args::{borrowed_argument, detoasted, FloatArray, Word};
 use crate::callsite::{self, CallSite};
 use crate::errors::{raise, OrRaise};
 use crate::fused;
-use crate::stored::{input_text, received_bytes, stored_bytes_type};
+use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
 
 const TYPE: &str = "model";
 
@@ -87,18 +87,11 @@ impl<'a> ModelBytes<'a> {
 
 borrowed_argument!(ModelBytes, Model);
 
-/// The binary form of a model is its JSON text, as in 0.1.0 (portable
-/// between releases); the format header is only on disk.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn model_send(m: Model) -> Vec<u8> {
-    CoreModel::stored_text(&m.0).or_raise(TYPE).as_bytes().to_vec()
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn model_recv(mut buffer: Internal) -> Model {
-    let bytes = received_bytes(&mut buffer, TYPE);
-    Model(CoreModel::from_stored(bytes).or_raise(TYPE).to_stored())
-}
+// The binary form of a model is its JSON text, as in 0.1.0 (portable
+// between releases); the format header is only on disk.
+stored_send_recv!(Model, model_send(m), model_recv, TYPE,
+    rewrite: |bytes| CoreModel::from_stored(bytes).map(|model| model.to_stored()),
+    send: |stored: Vec<u8>| CoreModel::stored_text(&stored).map(|text| text.as_bytes().to_vec()));
 
 /// `jsonb::health.model`: a model built in SQL (`jsonb_build_object`, a jsonb
 /// column), validated as the text form is.

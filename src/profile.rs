@@ -11,13 +11,13 @@
 
 use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView, RankIndex};
 use pgrx::prelude::*;
-use pgrx::{Internal, StringInfo};
+use pgrx::StringInfo;
 
 use crate::agg::aggregate;
 use crate::args::{borrowed_argument, detoasted, f64_bytes, FloatArray, TextArray, Word};
 use crate::callsite::{self, CallSite, Part};
 use crate::errors::OrRaise;
-use crate::stored::{input_text, received_bytes, stored_bytes_type};
+use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
 
 const TYPE: &str = "profile";
 
@@ -105,17 +105,8 @@ fn with_profile<R>(
 
 // ---- binary send/receive, so COPY BINARY, pg_dump -Fc and binary clients work ----
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn profile_send(p: Profile) -> Vec<u8> {
-    p.0
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn profile_recv(mut buffer: Internal) -> Profile {
-    let bytes = received_bytes(&mut buffer, TYPE);
-    ProfileView::new(bytes).and_then(|view| view.validate()).or_raise(TYPE);
-    Profile(bytes.to_vec())
-}
+stored_send_recv!(Profile, profile_send(p), profile_recv, TYPE,
+    check: |bytes| ProfileView::new(bytes).and_then(|view| view.validate()));
 
 extension_sql!(
     r#"
@@ -266,6 +257,7 @@ fn quantile_tier(
             callsite::stable_or_bytes(fcinfo, 3, labels.raw()),
         ]
     };
+    // SAFETY: fcinfo is this call's.
     let names = unsafe { CallSite::of(fcinfo) }.get_or_build(&key, || {
         let names = labels.to_strings(F, "labels");
         check_fractions(fraction_values, names.len()).or_raise(F);

@@ -8,12 +8,12 @@ use health_core::scorecard::{contributions_json, coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, StringInfo};
+use pgrx::{JsonB, StringInfo};
 
 use crate::agg::aggregate;
 use crate::args::{borrowed_argument, Word};
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, received_bytes, stored_bytes_type};
+use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
 
 /// A finished scorecard: metrics sorted by name, each with its score (NULL =
 /// missing) and weight. Text form: a JSON array of
@@ -71,15 +71,8 @@ borrowed_argument!(ScorecardBytes, Scorecard);
 
 // ---- binary send/receive, so COPY BINARY and binary-protocol clients work ----
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_send(card: Scorecard) -> Vec<u8> {
-    card.0
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scorecard_recv(mut buffer: Internal) -> Scorecard {
-    Scorecard::encode(&CoreScorecard::from_stored_bytes(received_bytes(&mut buffer, TYPE)).or_raise(TYPE))
-}
+stored_send_recv!(Scorecard, scorecard_send(card), scorecard_recv, TYPE,
+    rewrite: |bytes| CoreScorecard::from_stored_bytes(bytes).map(|card| Scorecard::encode(&card).0));
 
 extension_sql!(
     "ALTER TYPE scorecard SET (RECEIVE = scorecard_recv, SEND = scorecard_send);",

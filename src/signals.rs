@@ -10,12 +10,12 @@ use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Responses as Core
 use health_core::HealthError;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, StringInfo};
+use pgrx::{JsonB, StringInfo};
 
 use crate::agg::aggregate;
 use crate::args::FloatArray;
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, received_bytes, stored_bytes_type, stored_send_recv};
+use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
 
 /// Microseconds of a finite timestamptz; ±infinity is 22023.
 fn micros(t: TimestampWithTimeZone, function: &str, name: &str) -> i64 {
@@ -140,13 +140,7 @@ impl Responses {
     }
 }
 
-stored_send_recv!(
-    Responses,
-    responses_send,
-    responses_recv,
-    RESPONSES,
-    CoreResponses::from_stored
-);
+stored_send_recv!(Responses, responses_send(value), responses_recv, RESPONSES, check: CoreResponses::from_stored);
 
 extension_sql!(
     r#"
@@ -311,19 +305,8 @@ impl InOutFuncs for Trend {
     }
 }
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn trend_send(t: Trend) -> Vec<u8> {
-    t.0
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn trend_recv(mut buffer: Internal) -> Trend {
-    Trend(
-        CoreTrend::from_bytes(received_bytes(&mut buffer, TREND))
-            .or_raise(TREND)
-            .to_bytes(),
-    )
-}
+stored_send_recv!(Trend, trend_send(t), trend_recv, TREND,
+    rewrite: |bytes| CoreTrend::from_bytes(bytes).map(|trend| trend.to_bytes()));
 
 extension_sql!(
     "ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);",

@@ -1,6 +1,7 @@
-//! What the stored types (`scorecard`, `profile`, `model`) share: each is a
-//! `PostgresType` over its stored bytes, kept in a plain varlena (no CBOR),
-//! with text I/O of its own and binary send/receive of the same bytes.
+//! What the stored types (`scorecard`, `profile`, `model`, `trend`,
+//! `outcomes`, `responses`, `fit_rows`) share: each is a `PostgresType` over
+//! its stored bytes, kept in a plain varlena (no CBOR), with text I/O of its
+//! own and binary send/receive written by one macro.
 
 use health_core::HealthError;
 use pgrx::prelude::*;
@@ -44,6 +45,7 @@ macro_rules! stored_bytes_type {
             }
         }
 
+        // SAFETY: the value is returned as a datum of its own SQL type.
         unsafe impl ::pgrx::callconv::BoxRet for $ty {
             unsafe fn box_into<'fcx>(self, fcinfo: &mut ::pgrx::callconv::FcInfo<'fcx>) -> ::pgrx::datum::Datum<'fcx> {
                 match ::pgrx::datum::IntoDatum::into_datum(self) {
@@ -54,6 +56,7 @@ macro_rules! stored_bytes_type {
             }
         }
 
+        // SAFETY: unbox reads a datum of the type, as from_datum does.
         unsafe impl ::pgrx::datum::UnboxDatum for $ty {
             type As<'dat>
                 = Self
@@ -79,6 +82,7 @@ macro_rules! stored_bytes_type {
             }
         }
 
+        // SAFETY: an argument of the type is read as one.
         unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $ty {
             unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
                 let index = arg.index();
@@ -95,21 +99,37 @@ macro_rules! stored_bytes_type {
 }
 pub(crate) use stored_bytes_type;
 
-/// The binary send and receive functions of a stored type `$ty(Vec<u8>)`:
-/// its bytes as they are, and received bytes checked by `$check` (a
-/// `fn(&[u8]) -> Result<_>`) before they become a value; errors name `$name`.
+/// The binary send and receive functions of a stored type `$ty(Vec<u8>)`,
+/// `$send($arg $ty)` and `$recv(buffer internal)`, the one way every stored
+/// type crosses the binary protocol (COPY BINARY, pg_dump -Fc, binary
+/// clients); errors name `$name`. Received bytes are checked before they
+/// become a value, in one of two ways:
+/// - `check: f` (`fn(&[u8]) -> Result<_>`): stored as received once `f`
+///   accepts them;
+/// - `rewrite: f` (`fn(&[u8]) -> Result<Vec<u8>>`): stored as `f` rewrites
+///   them (a value of an older format becomes the current one).
+///
+/// A value is sent as stored, or as `send: g` (`fn(Vec<u8>) -> Result<Vec<u8>>`)
+/// turns its stored bytes.
 macro_rules! stored_send_recv {
-    ($ty:ident, $send:ident, $recv:ident, $name:expr, $check:expr) => {
+    ($ty:ident, $send:ident($arg:ident), $recv:ident, $name:expr, check: $check:expr) => {
+        $crate::stored::stored_send_recv!($ty, $send($arg), $recv, $name,
+            rewrite: |bytes: &[u8]| ($check)(bytes).map(|_| bytes.to_vec()));
+    };
+    ($ty:ident, $send:ident($arg:ident), $recv:ident, $name:expr, rewrite: $rewrite:expr) => {
+        $crate::stored::stored_send_recv!($ty, $send($arg), $recv, $name, rewrite: $rewrite,
+            send: |stored: Vec<u8>| Ok::<_, ::health_core::HealthError>(stored));
+    };
+    ($ty:ident, $send:ident($arg:ident), $recv:ident, $name:expr, rewrite: $rewrite:expr, send: $send_as:expr) => {
         #[::pgrx::pg_extern(immutable, strict, parallel_safe)]
-        fn $send(value: $ty) -> Vec<u8> {
-            value.0
+        fn $send($arg: $ty) -> Vec<u8> {
+            $crate::errors::OrRaise::or_raise(($send_as)($arg.0), $name)
         }
 
         #[::pgrx::pg_extern(immutable, strict, parallel_safe)]
         fn $recv(mut buffer: ::pgrx::Internal) -> $ty {
             let bytes = $crate::stored::received_bytes(&mut buffer, $name);
-            $crate::errors::OrRaise::or_raise(($check)(bytes), $name);
-            $ty(bytes.to_vec())
+            $ty($crate::errors::OrRaise::or_raise(($rewrite)(bytes), $name))
         }
     };
 }

@@ -26,6 +26,7 @@ fn tier(
             callsite::stable_or_bytes(fcinfo, 2, labels.raw()),
         ]
     };
+    // SAFETY: fcinfo is this call's.
     let site = unsafe { CallSite::of(fcinfo) };
     let labels = site.get_or_build(&key, || {
         let labels = labels.to_strings(F, "labels");

@@ -141,7 +141,7 @@ impl Outcomes {
     }
 }
 
-stored_send_recv!(Outcomes, outcomes_send, outcomes_recv, OUTCOMES, check_stored_outcomes);
+stored_send_recv!(Outcomes, outcomes_send(value), outcomes_recv, OUTCOMES, check: check_stored_outcomes);
 
 extension_sql!(
     r#"
@@ -363,7 +363,7 @@ impl fit_rows {
     }
 }
 
-stored_send_recv!(fit_rows, fit_rows_send, fit_rows_recv, FIT_ROWS, design_from_stored);
+stored_send_recv!(fit_rows, fit_rows_send(value), fit_rows_recv, FIT_ROWS, check: design_from_stored);
 
 extension_sql!(
     r#"
