@@ -1,38 +1,41 @@
 //! SQL wrappers for docs/reference.md §1: metric value -> 0..100 sub-score.
 
-use health_core::normalise::{self as norm, OutOfRange};
+use health_core::normalise::{self as norm, Normaliser, OutOfRange};
 use pgrx::prelude::*;
 
 use crate::args::{FloatArray, Word};
 use crate::errors::OrRaise;
 
-/// Linear scale between `lo` and `hi` (see docs/reference.md).
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scale_linear(
-    value: f64,
-    lo: f64,
-    hi: f64,
-    higher_is_better: default!(bool, true),
-    out_of_range: default!(Word, "'clamp'"),
-) -> Option<f64> {
-    const F: &str = "scale_linear";
-    let policy = OutOfRange::parse(out_of_range.as_str(F, "out_of_range")).or_raise(F);
-    norm::scale_linear(value, lo, hi, higher_is_better, policy).or_raise(F)
+/// `scale_linear` and `scale_log`: the same arguments, one normaliser
+/// each (see docs/reference.md).
+macro_rules! range_scale {
+    ($(#[$doc:meta])* $function:ident => $normaliser:ident) => {
+        $(#[$doc])*
+        #[pg_extern(immutable, strict, parallel_safe)]
+        fn $function(
+            value: f64,
+            lo: f64,
+            hi: f64,
+            higher_is_better: default!(bool, true),
+            out_of_range: default!(Word, "'clamp'"),
+        ) -> Option<f64> {
+            const F: &str = stringify!($function);
+            let out_of_range = OutOfRange::parse(out_of_range.as_str(F, "out_of_range")).or_raise(F);
+            Normaliser::$normaliser { lo, hi, out_of_range }
+                .apply(value, higher_is_better)
+                .or_raise(F)
+        }
+    };
 }
 
-/// Linear scale on ln(1+x), for fat-tailed counts.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn scale_log(
-    value: f64,
-    lo: f64,
-    hi: f64,
-    higher_is_better: default!(bool, true),
-    out_of_range: default!(Word, "'clamp'"),
-) -> Option<f64> {
-    const F: &str = "scale_log";
-    let policy = OutOfRange::parse(out_of_range.as_str(F, "out_of_range")).or_raise(F);
-    norm::scale_log(value, lo, hi, higher_is_better, policy).or_raise(F)
-}
+range_scale!(
+    /// Linear scale between `lo` and `hi`.
+    scale_linear => Linear
+);
+range_scale!(
+    /// Linear scale on ln(1+x), for fat-tailed counts.
+    scale_log => Log
+);
 
 /// Share of a target reached.
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -74,10 +77,11 @@ fn scale_zscore_linear(
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
-mod tests {
+pub(crate) mod tests {
     use pgrx::prelude::*;
 
-    fn float(sql: &str) -> Option<f64> {
+    /// The one float8 a query answers (tests of other modules use it too).
+    pub(crate) fn float(sql: &str) -> Option<f64> {
         Spi::get_one::<f64>(sql).expect("query failed")
     }
 

@@ -62,11 +62,8 @@ COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
+    use crate::normalise::tests::float;
     use pgrx::prelude::*;
-
-    fn float(sql: &str) -> Option<f64> {
-        Spi::get_one::<f64>(sql).expect("query failed")
-    }
 
     #[pg_test]
     fn weighted_score_policies() {

@@ -84,6 +84,32 @@ macro_rules! fixed_size_state {
 }
 pub(crate) use fixed_size_state;
 
+/// A state that starts as `start` (a `Result<Self>`), merges fallibly (a
+/// metric twice, a mismatch) and travels as its `to_bytes` form, read back
+/// by `from_bytes`.
+macro_rules! merging_state {
+    ($state:ty, start: $start:expr) => {
+        impl $crate::aggregate::AggregateState for $state {
+            fn start(_: &'static str) -> $crate::Result<Self> {
+                $start
+            }
+
+            fn merge(&mut self, other: &Self) -> $crate::Result<()> {
+                <$state>::merge(self, other)
+            }
+
+            fn serialize(&self) -> $crate::Result<Vec<u8>> {
+                Ok(self.to_bytes())
+            }
+
+            fn deserialize(bytes: &[u8]) -> $crate::Result<Self> {
+                <$state>::from_bytes(bytes)
+            }
+        }
+    };
+}
+pub(crate) use merging_state;
+
 /// A state that keeps its rows (`fit_weights`, `fit_model`): starts empty,
 /// appends the other's rows, travels as its own bytes, and tells how many
 /// rows it holds so that a state too large for one value is refused early.

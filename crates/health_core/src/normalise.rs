@@ -29,33 +29,22 @@ impl OutOfRange {
 }
 
 /// `100*(value-lo)/(hi-lo)`, or `100*(hi-value)/(hi-lo)` when lower is better.
-pub fn scale_linear(
-    value: f64,
-    lo: f64,
-    hi: f64,
-    higher_is_better: bool,
-    out_of_range: OutOfRange,
-) -> Result<Option<f64>> {
+/// `outside`: what to do with a value outside `[lo, hi]`.
+pub fn scale_linear(value: f64, lo: f64, hi: f64, higher_is_better: bool, outside: OutOfRange) -> Result<Option<f64>> {
     finite("value", value)?;
     check_range(lo, hi)?;
-    Ok(linear_unchecked(value, lo, hi, higher_is_better, out_of_range))
+    Ok(linear_unchecked(value, lo, hi, higher_is_better, outside))
 }
 
 /// `scale_linear` on `ln(1+x)`, for fat-tailed counts. Inputs must be >= 0.
-pub fn scale_log(
-    value: f64,
-    lo: f64,
-    hi: f64,
-    higher_is_better: bool,
-    out_of_range: OutOfRange,
-) -> Result<Option<f64>> {
+pub fn scale_log(value: f64, lo: f64, hi: f64, higher_is_better: bool, outside: OutOfRange) -> Result<Option<f64>> {
     non_negative("value", value)?;
     non_negative("lo", lo)?;
     non_negative("hi", hi)?;
     check_range(lo, hi)?;
     // The range test is done on the raw values (ln_1p is increasing), so
     // 'null' means exactly "outside [lo, hi]" as the user wrote it.
-    if out_of_range == OutOfRange::Null && (value < lo || value > hi) {
+    if outside == OutOfRange::Null && (value < lo || value > hi) {
         return Ok(None);
     }
     Ok(linear_unchecked(

@@ -7,7 +7,7 @@
 //! Names live in one buffer so a scorecard costs two allocations, not one
 //! per metric.
 
-use crate::aggregate::{Accumulate, AggregateState};
+use crate::aggregate::{merging_state, Accumulate};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -570,23 +570,7 @@ fn whole_or_float(v: f64) -> Value {
 
 // ---- as an aggregate's state (see aggregate.rs) ----
 
-impl AggregateState for Scorecard {
-    fn start(_: &'static str) -> Result<Self> {
-        Scorecard::with_room()
-    }
-
-    fn merge(&mut self, other: &Self) -> Result<()> {
-        Scorecard::merge(self, other)
-    }
-
-    fn serialize(&self) -> Result<Vec<u8>> {
-        Ok(self.to_bytes())
-    }
-
-    fn deserialize(bytes: &[u8]) -> Result<Self> {
-        Scorecard::from_bytes(bytes)
-    }
-}
+merging_state!(Scorecard, start: Scorecard::with_room());
 
 /// `scorecard`: (metric, score or missing, weight).
 impl<'a> Accumulate<(&'a str, Option<f64>, f64)> for Scorecard {
@@ -596,23 +580,7 @@ impl<'a> Accumulate<(&'a str, Option<f64>, f64)> for Scorecard {
     }
 }
 
-impl AggregateState for Rollup {
-    fn start(_: &'static str) -> Result<Self> {
-        Ok(Rollup::new())
-    }
-
-    fn merge(&mut self, other: &Self) -> Result<()> {
-        Rollup::merge(self, other)
-    }
-
-    fn serialize(&self) -> Result<Vec<u8>> {
-        Ok(self.to_bytes())
-    }
-
-    fn deserialize(bytes: &[u8]) -> Result<Self> {
-        Rollup::from_bytes(bytes)
-    }
-}
+merging_state!(Rollup, start: Ok(Rollup::new()));
 
 /// `rollup(scorecard)`: one finished scorecard.
 impl Accumulate<Scorecard> for Rollup {

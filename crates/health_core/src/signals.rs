@@ -2,7 +2,7 @@
 //! penalties, score trends and sparklines. The math only; the SQL layer
 //! wraps these as aggregates and scalar functions.
 
-use crate::aggregate::{fixed_size_state, Accumulate, AggregateState};
+use crate::aggregate::{fixed_size_state, merging_state, Accumulate, AggregateState};
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -624,23 +624,7 @@ impl Accumulate<i64> for NpsCounts {
     }
 }
 
-impl AggregateState for Csat {
-    fn start(_: &'static str) -> Result<Self> {
-        Ok(Csat::default())
-    }
-
-    fn merge(&mut self, other: &Self) -> Result<()> {
-        Csat::merge(self, other)
-    }
-
-    fn serialize(&self) -> Result<Vec<u8>> {
-        Ok(self.to_bytes())
-    }
-
-    fn deserialize(bytes: &[u8]) -> Result<Self> {
-        Csat::from_bytes(bytes)
-    }
-}
+merging_state!(Csat, start: Ok(Csat::default()));
 
 /// `csat`: (rating, scale).
 impl Accumulate<(i64, i64)> for Csat {
@@ -682,23 +666,7 @@ impl Accumulate<Responses> for Responses {
     }
 }
 
-impl AggregateState for Trend {
-    fn start(_: &'static str) -> Result<Self> {
-        Ok(Trend::new())
-    }
-
-    fn merge(&mut self, other: &Self) -> Result<()> {
-        Trend::merge(self, other)
-    }
-
-    fn serialize(&self) -> Result<Vec<u8>> {
-        Ok(self.to_bytes())
-    }
-
-    fn deserialize(bytes: &[u8]) -> Result<Self> {
-        Trend::from_bytes(bytes)
-    }
-}
+merging_state!(Trend, start: Ok(Trend::new()));
 
 /// `trend`, `sparkline`: (microseconds since 2000-01-01, score).
 impl Accumulate<(i64, f64)> for Trend {

@@ -172,41 +172,8 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<(Normalise
             return None;
         }
     };
-    let out_of_range = |f: &mut Fields, p: &mut Problems| match f.text("out_of_range", p).as_deref() {
-        None => OutOfRange::Clamp,
-        Some(name) => OutOfRange::parse(name).unwrap_or_else(|e| {
-            p.core(&f.path, e);
-            OutOfRange::Clamp
-        }),
-    };
     let scale = match method.as_str() {
-        "linear" | "log" => {
-            let (lo, hi) = (f.number("lo", p), f.number("hi", p));
-            let oor = out_of_range(&mut f, p);
-            let (lo, hi) = (lo?, hi?);
-            if method == "log" && lo < 0.0 {
-                p.value(&f.at("lo"), format!("must not be negative for log, got {}", num(lo)));
-            }
-            if lo >= hi {
-                p.value(
-                    &f.at("lo"),
-                    format!("must be below hi, got lo={} hi={}", num(lo), num(hi)),
-                );
-            }
-            if method == "linear" {
-                Normaliser::Linear {
-                    lo,
-                    hi,
-                    out_of_range: oor,
-                }
-            } else {
-                Normaliser::Log {
-                    lo,
-                    hi,
-                    out_of_range: oor,
-                }
-            }
-        }
+        "linear" | "log" => range_scale(&method, &mut f, p)?,
         "target" => {
             let target = f.number("target", p)?;
             if target <= 0.0 {
@@ -231,59 +198,11 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<(Normalise
             }
             Normaliser::Piecewise { knots, scores }
         }
-        "zscore" | "zscore_linear" | "log_zscore" | "log_zscore_linear" => {
-            let (mean, stddev) = (f.number("mean", p), f.number("stddev", p));
-            let linear = method.ends_with("_linear");
-            let clip = if linear {
-                f.optional_number("clip", p).or(Some(normalise::DEFAULT_CLIP))
-            } else {
-                None
-            };
-            let (mean, stddev) = (mean?, stddev?);
-            if stddev <= 0.0 {
-                p.value(&f.at("stddev"), format!("must be greater than 0, got {}", num(stddev)));
-            }
-            if let Some(c) = clip.filter(|&c| c <= 0.0) {
-                p.value(&f.at("clip"), format!("must be greater than 0, got {}", num(c)));
-            }
-            Normaliser::ZScore {
-                mean,
-                stddev,
-                log: method.starts_with("log_"),
-                clip,
-            }
-        }
+        "zscore" | "zscore_linear" | "log_zscore" | "log_zscore_linear" => zscore_scale(&method, &mut f, p)?,
         "profile" => {
-            let by = match f.text("by", p).as_deref() {
-                None => Method::Percentile,
-                Some(name) => Method::parse(name).unwrap_or_else(|_| {
-                    p.value(
-                        &f.at("by"),
-                        format!("must be one of 'percentile', 'minmax', 'zscore', 'log_zscore', got '{name}'"),
-                    );
-                    Method::Percentile
-                }),
-            };
-            let profile_name = f.text("profile_name", p);
-            let profile = match f.get("profile") {
-                None if profile_name.is_some() => None,
-                None => {
-                    p.structure(
-                        &f.at("profile"),
-                        "is required without profile_name (a profile's JSON, e.g. from health.profile(...)::text)",
-                    );
-                    return None;
-                }
-                Some(v) => match bytes_from_text(&v.to_string()) {
-                    Ok(bytes) => Some(bytes),
-                    Err(e) => {
-                        p.value(&f.at("profile"), format!("is not a valid profile: {}", e.message));
-                        return None;
-                    }
-                },
-            };
+            let (scale, profile_name) = profile_scale(&mut f, p)?;
             f.finish(p);
-            return Some((Normaliser::Profile { profile, by }, profile_name));
+            return Some((scale, profile_name));
         }
         other => {
             p.value(
@@ -297,6 +216,101 @@ fn parse_scale(value: &Value, path: &str, p: &mut Problems) -> Option<(Normalise
     };
     f.finish(p);
     Some((scale, None))
+}
+
+/// `linear` and `log`: `lo` below `hi` (both >= 0 for log), and what to do
+/// outside them.
+fn range_scale(method: &str, f: &mut Fields, p: &mut Problems) -> Option<Normaliser> {
+    let out_of_range = |f: &mut Fields, p: &mut Problems| match f.text("out_of_range", p).as_deref() {
+        None => OutOfRange::Clamp,
+        Some(name) => OutOfRange::parse(name).unwrap_or_else(|e| {
+            p.core(&f.path, e);
+            OutOfRange::Clamp
+        }),
+    };
+
+    let (lo, hi) = (f.number("lo", p), f.number("hi", p));
+    let oor = out_of_range(f, p);
+    let (lo, hi) = (lo?, hi?);
+    if method == "log" && lo < 0.0 {
+        p.value(&f.at("lo"), format!("must not be negative for log, got {}", num(lo)));
+    }
+    if lo >= hi {
+        p.value(
+            &f.at("lo"),
+            format!("must be below hi, got lo={} hi={}", num(lo), num(hi)),
+        );
+    }
+    Some(if method == "linear" {
+        Normaliser::Linear {
+            lo,
+            hi,
+            out_of_range: oor,
+        }
+    } else {
+        Normaliser::Log {
+            lo,
+            hi,
+            out_of_range: oor,
+        }
+    })
+}
+
+/// The z-scores: a positive `stddev`, and a positive `clip` for the linear ones.
+fn zscore_scale(method: &str, f: &mut Fields, p: &mut Problems) -> Option<Normaliser> {
+    let (mean, stddev) = (f.number("mean", p), f.number("stddev", p));
+    let linear = method.ends_with("_linear");
+    let clip = if linear {
+        f.optional_number("clip", p).or(Some(normalise::DEFAULT_CLIP))
+    } else {
+        None
+    };
+    let (mean, stddev) = (mean?, stddev?);
+    if stddev <= 0.0 {
+        p.value(&f.at("stddev"), format!("must be greater than 0, got {}", num(stddev)));
+    }
+    if let Some(c) = clip.filter(|&c| c <= 0.0) {
+        p.value(&f.at("clip"), format!("must be greater than 0, got {}", num(c)));
+    }
+    Some(Normaliser::ZScore {
+        mean,
+        stddev,
+        log: method.starts_with("log_"),
+        clip,
+    })
+}
+
+/// `profile`: a profile's JSON, or the name of one to resolve, and `by`.
+fn profile_scale(f: &mut Fields, p: &mut Problems) -> Option<(Normaliser, Option<String>)> {
+    let by = match f.text("by", p).as_deref() {
+        None => Method::Percentile,
+        Some(name) => Method::parse(name).unwrap_or_else(|_| {
+            p.value(
+                &f.at("by"),
+                format!("must be one of 'percentile', 'minmax', 'zscore', 'log_zscore', got '{name}'"),
+            );
+            Method::Percentile
+        }),
+    };
+    let profile_name = f.text("profile_name", p);
+    let profile = match f.get("profile") {
+        None if profile_name.is_some() => None,
+        None => {
+            p.structure(
+                &f.at("profile"),
+                "is required without profile_name (a profile's JSON, e.g. from health.profile(...)::text)",
+            );
+            return None;
+        }
+        Some(v) => match bytes_from_text(&v.to_string()) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                p.value(&f.at("profile"), format!("is not a valid profile: {}", e.message));
+                return None;
+            }
+        },
+    };
+    Some((Normaliser::Profile { profile, by }, profile_name))
 }
 
 fn parse_metric(value: &Value, path: &str, p: &mut Problems) -> Option<MetricSpec> {
