@@ -6,12 +6,10 @@
 //! Every aggregate is one [`aggregate!`] block over a state of
 //! `health_core::aggregate` (start, add a row, merge, to and from bytes):
 //! the block names its support functions, converts each row's arguments and
-//! reads the finished state; the macro emits the SQL functions and checks,
-//! when the crate compiles, that the block's `CREATE AGGREGATE` names all of
-//! them and is `parallel = safe`. (pgrx 0.18's #[pg_aggregate] cannot build
-//! parallel aggregates over an `internal` state, and its `extension_sql!`
-//! takes only a literal, so the SQL is written out and checked instead of
-//! generated.)
+//! reads the finished state; the macro emits the SQL functions and writes
+//! each `CREATE AGGREGATE` from them, `parallel = safe`. (pgrx 0.18's
+//! #[pg_aggregate] cannot build parallel aggregates over an `internal`
+//! state.)
 
 use health_core::aggregate::{Accumulate, AggregateState};
 use health_core::HealthError;
@@ -228,9 +226,13 @@ pub fn check_serial_size(function: &str, rows: usize, size_of: impl Fn(usize) ->
 /// or `shares` those another block defined for the same state); one
 /// transition function per SQL form, whose block turns the SQL arguments
 /// into the state's row (`None` skips the row), or those another block
-/// defined (`shares transition`); the final function, whose
-/// block reads the state (`$s`), or another block's (`shares final`); and the SQL, checked when the crate
-/// compiles (see [`aggregate_sql_problem`]).
+/// defined (`shares transition`); the final function, whose block reads the
+/// state (`$s`), or another block's (`shares final`); and one line per SQL
+/// form: its name and arguments, the transition it uses (`via`), an optional
+/// `sspace` and the `COMMENT` (`is`). The macro writes each `CREATE
+/// AGGREGATE` itself, so every one has the block's support functions, an
+/// `internal` state and `parallel = safe`; a transition no form uses fails
+/// to compile.
 ///
 /// ```ignore
 /// aggregate! {
@@ -240,7 +242,10 @@ pub fn check_serial_size(function: &str, rows: usize, size_of: impl Fn(usize) ->
 ///         Some((probability?, churned?))
 ///     }
 ///     finalize brier_final(b) -> f64 { b.value() }
-///     sql "brier_aggregate" r#"CREATE AGGREGATE brier(...) (sfunc = brier_trans, ...);"#;
+///     sql "brier" {
+///         brier(probability "double precision", churned "boolean") via brier_trans
+///             is "Brier score of churn probabilities.";
+///     }
 /// }
 /// ```
 macro_rules! aggregate {
@@ -252,7 +257,7 @@ macro_rules! aggregate {
         $(transition $trans:ident($($args:tt)*) $row:block)*
         $(finalize $final:ident($s:ident) -> $ret:ident $read:block)?
         $(shares final ($shared_final:ident);)?
-        sql $block:tt $sql:tt;
+        sql $block:literal { $($form:ident($($signature:tt)*) via $sfunc:ident $(, sspace $sspace:literal)? $(is $comment:literal)?;)+ }
     ) => {
         $crate::agg::aggregate!(@support $mode $state, $name, $combine, $serial, $deserial);
 
@@ -282,20 +287,51 @@ macro_rules! aggregate {
             }
         )?
 
-        const _: () = if let Some(problem) = $crate::agg::aggregate_sql_problem(
-            $sql,
-            &[$(stringify!($trans),)* $($(stringify!($shared),)*)?],
-            concat!($(stringify!($final),)? $(stringify!($shared_final))?),
-            [stringify!($combine), stringify!($serial), stringify!($deserial)],
-        ) {
-            panic!("{}", problem)
-        };
-
-        ::pgrx::extension_sql!(
-            $sql,
-            name = $block,
-            requires = [$($($required,)*)? $($($shared,)*)? $($trans,)* $($final,)? $($shared_final,)? $combine, $serial, $deserial]
+        const _: () = assert!(
+            $crate::agg::all_used(&[$(stringify!($trans),)* $($(stringify!($shared),)*)?], &[$(stringify!($sfunc)),+]),
+            concat!("aggregate! ", $block, ": a transition function is no SQL form's `via`, or a `via` is not a transition of the block")
         );
+
+        $crate::agg::aggregate!(
+            @sql $block, [$($($required,)*)? $($($shared,)*)? $($trans,)*],
+            ($combine, $serial, $deserial, $($final)? $($shared_final)?),
+            $($form($($signature)*) via $sfunc $(, sspace $sspace)? $(is $comment)?;)+
+        );
+    };
+
+    (@sql $block:literal, [$($required:ident,)*], ($combine:ident, $serial:ident, $deserial:ident, $final:ident),
+        $($form:ident($($signature:tt)*) via $sfunc:ident $(, sspace $sspace:literal)? $(is $comment:literal)?;)+
+    ) => {
+        $crate::schema::schema_sql!(
+            concat!($($crate::agg::aggregate!(@create ($combine, $serial, $deserial, $final)
+                $form($($signature)*) via $sfunc $(, sspace $sspace)? $(is $comment)?)),+),
+            name = $block,
+            requires = [$($required,)* $final, $combine, $serial, $deserial]
+        );
+    };
+
+    // One form's CREATE AGGREGATE, and its COMMENT when it has one.
+    (@create ($combine:ident, $serial:ident, $deserial:ident, $final:ident)
+        $form:ident($arg0:ident $type0:literal $(, $arg:ident $type:literal)*) via $sfunc:ident $(, sspace $sspace:literal)?
+    ) => {
+        concat!(
+            "CREATE AGGREGATE ", stringify!($form),
+            "(", stringify!($arg0), " ", $type0, $(", ", stringify!($arg), " ", $type,)* ") (\n",
+            "    sfunc = ", stringify!($sfunc), ", stype = internal, combinefunc = ", stringify!($combine), ",\n",
+            "    serialfunc = ", stringify!($serial), ", deserialfunc = ", stringify!($deserial),
+            ", finalfunc = ", stringify!($final), ",\n",
+            "    ", $("sspace = ", $sspace, ", ",)? "parallel = safe\n",
+            ");\n"
+        )
+    };
+    (@create $support:tt
+        $form:ident($arg0:ident $type0:literal $(, $arg:ident $type:literal)*) via $sfunc:ident $(, sspace $sspace:literal)?
+        is $comment:literal
+    ) => {
+        concat!(
+            $crate::agg::aggregate!(@create $support $form($arg0 $type0 $(, $arg $type)*) via $sfunc $(, sspace $sspace)?),
+            "COMMENT ON AGGREGATE ", stringify!($form), "(", $type0, $(", ", $type,)* ") IS\n    '", $comment, "';\n"
+        )
     };
 
     (@support shares $state:ty, $name:literal, $combine:ident, $serial:ident, $deserial:ident) => {};
@@ -330,107 +366,22 @@ macro_rules! aggregate {
 
 pub(crate) use aggregate;
 
-/// What is wrong with an aggregate block's SQL, if anything: every
-/// `CREATE AGGREGATE` in it must use one of the block's transition
-/// functions, its final, combine, serial and deserial functions, an
-/// `internal` state and `parallel = safe`, and every transition function
-/// must be used. Runs at compile time.
-pub const fn aggregate_sql_problem(
-    sql: &str,
-    transitions: &[&str],
-    final_function: &str,
-    [combine, serial, deserial]: [&str; 3],
-) -> Option<&'static str> {
-    let text = sql.as_bytes();
-    let mut used = [false; 8];
-    if transitions.len() > used.len() {
-        return Some("aggregate!: more than 8 transition functions in one block");
-    }
-    let mut statements = 0;
-    let mut at = 0;
-    while let Some(start) = find(text, at, b"CREATE AGGREGATE") {
-        let end = match find(text, start, b");") {
-            Some(end) => end,
-            None => return Some("aggregate!: a CREATE AGGREGATE without its closing `);`"),
-        };
-        statements += 1;
-        let statement = (start, end);
-        let mut uses_a_transition = false;
-        let mut i = 0;
-        while i < transitions.len() {
-            if has_setting(text, statement, "sfunc", transitions[i]) {
-                used[i] = true;
-                uses_a_transition = true;
-            }
-            i += 1;
-        }
-        if !uses_a_transition {
-            return Some("aggregate!: a CREATE AGGREGATE's sfunc is not a transition of its block");
-        }
-        if !has_setting(text, statement, "stype", "internal") {
-            return Some("aggregate!: a CREATE AGGREGATE lacks `stype = internal,`");
-        }
-        if !has_setting(text, statement, "finalfunc", final_function) {
-            return Some("aggregate!: a CREATE AGGREGATE lacks its block's finalfunc");
-        }
-        if !has_setting(text, statement, "combinefunc", combine) {
-            return Some("aggregate!: a CREATE AGGREGATE lacks its block's combinefunc");
-        }
-        if !has_setting(text, statement, "serialfunc", serial) {
-            return Some("aggregate!: a CREATE AGGREGATE lacks its block's serialfunc");
-        }
-        if !has_setting(text, statement, "deserialfunc", deserial) {
-            return Some("aggregate!: a CREATE AGGREGATE lacks its block's deserialfunc");
-        }
-        if find_within(text, statement, b"parallel = safe").is_none() {
-            return Some("aggregate!: a CREATE AGGREGATE is not `parallel = safe`");
-        }
-        at = end;
-    }
-    if statements == 0 {
-        return Some("aggregate!: the block's SQL has no CREATE AGGREGATE");
-    }
+/// Whether every name of `transitions` is one of `used` and every one of
+/// `used` is one of `transitions` (at compile time, for [`aggregate!`]).
+pub const fn all_used(transitions: &[&str], used: &[&str]) -> bool {
+    contains_all(transitions, used) && contains_all(used, transitions)
+}
+
+const fn contains_all(set: &[&str], items: &[&str]) -> bool {
     let mut i = 0;
-    while i < transitions.len() {
-        if !used[i] {
-            return Some("aggregate!: a transition function of the block is no CREATE AGGREGATE's sfunc");
+    while i < items.len() {
+        let mut found = false;
+        let mut j = 0;
+        while j < set.len() {
+            found |= same(set[j].as_bytes(), items[i].as_bytes());
+            j += 1;
         }
-        i += 1;
-    }
-    None
-}
-
-/// Whether `key = value,` is a setting of the statement (`key` a whole word).
-const fn has_setting(text: &[u8], (start, end): (usize, usize), key: &str, value: &str) -> bool {
-    let (key, value) = (key.as_bytes(), value.as_bytes());
-    let mut at = start;
-    while let Some(i) = find_within(text, (at, end), key) {
-        let word_start = i == 0 || !is_word_byte(text[i - 1]);
-        let v = i + key.len() + 3;
-        if word_start
-            && starts_with_at(text, i + key.len(), b" = ")
-            && starts_with_at(text, v, value)
-            && v + value.len() < text.len()
-            && text[v + value.len()] == b','
-        {
-            return true;
-        }
-        at = i + 1;
-    }
-    false
-}
-
-const fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-const fn starts_with_at(text: &[u8], at: usize, prefix: &[u8]) -> bool {
-    if at + prefix.len() > text.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < prefix.len() {
-        if text[at + i] != prefix[i] {
+        if !found {
             return false;
         }
         i += 1;
@@ -438,34 +389,28 @@ const fn starts_with_at(text: &[u8], at: usize, prefix: &[u8]) -> bool {
     true
 }
 
-const fn find(text: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    find_within(text, (from, text.len()), needle)
-}
-
-const fn find_within(text: &[u8], (from, to): (usize, usize), needle: &[u8]) -> Option<usize> {
-    let mut i = from;
-    while i + needle.len() <= to {
-        if starts_with_at(text, i, needle) {
-            return Some(i);
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
         }
         i += 1;
     }
-    None
+    true
 }
 
-// The checker itself, checked where it runs: at compile time.
+// The check itself, checked where it runs: at compile time.
 const _: () = {
-    const GOOD: &str = "CREATE AGGREGATE a(x int) (\n    sfunc = a_trans, stype = internal, combinefunc = a_combine,\n    serialfunc = a_serial, deserialfunc = a_deserial, finalfunc = a_final,\n    parallel = safe\n);";
-    const NAMES: [&str; 3] = ["a_combine", "a_serial", "a_deserial"];
-    assert!(aggregate_sql_problem(GOOD, &["a_trans"], "a_final", NAMES).is_none());
-    // a second transition no statement uses
-    assert!(aggregate_sql_problem(GOOD, &["a_trans", "a_trans_default"], "a_final", NAMES).is_some());
-    // `deserialfunc = a_serial` must not pass for `serialfunc = a_serial`
-    const SWAPPED: &str = "CREATE AGGREGATE a(x int) (\n    sfunc = a_trans, stype = internal, combinefunc = a_combine,\n    deserialfunc = a_serial, finalfunc = a_final,\n    parallel = safe\n);";
-    assert!(aggregate_sql_problem(SWAPPED, &["a_trans"], "a_final", NAMES).is_some());
-    const NOT_PARALLEL: &str = "CREATE AGGREGATE a(x int) (\n    sfunc = a_trans, stype = internal, combinefunc = a_combine,\n    serialfunc = a_serial, deserialfunc = a_deserial, finalfunc = a_final,\n    sspace = 8\n);";
-    assert!(aggregate_sql_problem(NOT_PARALLEL, &["a_trans"], "a_final", NAMES).is_some());
-    // `sfunc = a_trans` is not `sfunc = a_trans_default`
-    assert!(aggregate_sql_problem(GOOD, &["a_trans_default"], "a_final", NAMES).is_some());
-    assert!(aggregate_sql_problem("COMMENT ON AGGREGATE a(int) IS 'x';", &["a_trans"], "a_final", NAMES).is_some());
+    assert!(all_used(
+        &["a_trans", "a_trans_default"],
+        &["a_trans_default", "a_trans"]
+    ));
+    // a transition no form uses
+    assert!(!all_used(&["a_trans", "a_trans_default"], &["a_trans"]));
+    // a form whose transition the block does not have
+    assert!(!all_used(&["a_trans"], &["a_trans", "a_tran"]));
 };

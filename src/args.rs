@@ -25,39 +25,7 @@ macro_rules! borrowed_argument {
             }
         }
 
-        // SAFETY: unbox reads a datum of the declared SQL type, as from_datum does.
-        unsafe impl<'a> ::pgrx::datum::UnboxDatum for $ty<'a> {
-            type As<'dat>
-                = $ty<'dat>
-            where
-                Self: 'dat;
-            unsafe fn unbox<'dat>(datum: ::pgrx::datum::Datum<'dat>) -> Self::As<'dat>
-            where
-                Self: 'dat,
-            {
-                // SAFETY: as above; the datum outlives 'dat.
-                unsafe {
-                    $ty::from_datum_unchecked(std::mem::transmute::<
-                        ::pgrx::datum::Datum<'dat>,
-                        ::pgrx::pg_sys::Datum,
-                    >(datum))
-                }
-            }
-        }
-
-        // SAFETY: an argument of the declared SQL type is read as one.
-        unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $ty<'fcx> {
-            unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
-                let index = arg.index();
-                // SAFETY: pgrx only calls this for arguments of the declared SQL type.
-                unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-                    $crate::errors::raise(
-                        "customer_health",
-                        ::health_core::HealthError::null(format!("argument {index} must not be NULL")),
-                    )
-                })
-            }
-        }
+        $crate::args::argument_from_datum!(['a] $ty<'a>, $ty<'dat>, $ty<'fcx>, "customer_health");
 
         // SAFETY: the SQL type named is the one the datum is read as.
         unsafe impl<'a> ::pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable for $ty<'a> {
@@ -78,20 +46,82 @@ macro_rules! borrowed_argument {
 }
 pub(crate) use borrowed_argument;
 
-/// Declares `pg_finfo_<name>`, which tells PostgreSQL that the plain C
-/// function `<name>` (one that reads `fcinfo` itself) uses the V1 calling
-/// convention.
-macro_rules! v1_function_info {
-    ($info:ident) => {
+/// pgrx's `UnboxDatum` and `ArgAbi` for a type with a `FromDatum`: `$ty`
+/// (generic over `[$lt]`, if any), as which it unboxes (`$as`, over `'dat`)
+/// and as which it is an argument (`$arg`, over `'fcx`). A NULL where the
+/// function is strict is an error naming `$function`, not a crash.
+macro_rules! argument_from_datum {
+    ([$($lt:lifetime)?] $ty:ty, $as:ty, $arg:ty, $function:expr) => {
+        // SAFETY: unbox reads a datum of the declared SQL type, as from_datum does.
+        unsafe impl<$($lt)?> ::pgrx::datum::UnboxDatum for $ty {
+            type As<'dat>
+                = $as
+            where
+                Self: 'dat;
+            unsafe fn unbox<'dat>(datum: ::pgrx::datum::Datum<'dat>) -> Self::As<'dat>
+            where
+                Self: 'dat,
+            {
+                // SAFETY: PostgreSQL passes a non-NULL datum of the type here,
+                // which outlives 'dat.
+                unsafe {
+                    <$as as ::pgrx::datum::FromDatum>::from_datum(
+                        std::mem::transmute::<::pgrx::datum::Datum<'dat>, ::pgrx::pg_sys::Datum>(datum),
+                        false,
+                    )
+                }
+                .unwrap_or_else(|| {
+                    $crate::errors::raise($function, ::health_core::HealthError::null("unexpected NULL value"))
+                })
+            }
+        }
+
+        // SAFETY: an argument of the declared SQL type is read as one.
+        unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $arg {
+            unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+                let index = arg.index();
+                // SAFETY: pgrx only calls this for arguments of the declared SQL type.
+                unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+                    $crate::errors::raise(
+                        $function,
+                        ::health_core::HealthError::null(format!("argument {index} must not be NULL")),
+                    )
+                })
+            }
+        }
+    };
+}
+pub(crate) use argument_from_datum;
+
+/// A plain C function (one that reads `fcinfo` itself): declares
+/// `$info`, which tells PostgreSQL that `$symbol` uses the V1 calling
+/// convention, and writes its `CREATE FUNCTION $signature RETURNS double
+/// precision`, `$attributes`, with `COMMENT ON FUNCTION $declared IS $comment`.
+macro_rules! v1_function {
+    (
+        $info:ident for $symbol:literal, requires [$($required:ident),*]:
+        $signature:literal $attributes:literal, $declared:literal is $comment:literal
+    ) => {
         #[unsafe(no_mangle)]
         #[doc(hidden)]
         pub extern "C" fn $info() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
             const V1_API: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
             &V1_API
         }
+
+        $crate::schema::schema_sql!(
+            concat!(
+                "CREATE FUNCTION ", $signature, " RETURNS double precision\n",
+                "    ", $attributes, " LANGUAGE c AS 'MODULE_PATHNAME', '", $symbol, "';\n",
+                "COMMENT ON FUNCTION ", $declared, " IS\n",
+                "    '", $comment, "';\n"
+            ),
+            name = $symbol,
+            requires = [$($required),*]
+        );
     };
 }
-pub(crate) use v1_function_info;
+pub(crate) use v1_function;
 
 /// A float8 result, or SQL NULL for `None`.
 ///

@@ -392,17 +392,9 @@ pub(crate) fn column_values<'b>(
     values
 }
 
-crate::args::v1_function_info!(pg_finfo_weighted_score_fused_v1);
-
-extension_sql!(
-    r#"
-CREATE FUNCTION weighted_score_fused(spec text, VARIADIC "any") RETURNS double precision
-    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'weighted_score_fused_v1';
-COMMENT ON FUNCTION weighted_score_fused(text, "any") IS
-    'What the planner writes for weighted_score(ARRAY[scale_*(column, constants), ...], constant weights): one call over the columns, the same answers.';
-"#,
-    name = "weighted_score_fused",
-);
+crate::args::v1_function!(pg_finfo_weighted_score_fused_v1 for "weighted_score_fused_v1", requires []:
+    "weighted_score_fused(spec text, VARIADIC \"any\")" "IMMUTABLE PARALLEL SAFE",
+    "weighted_score_fused(text, \"any\")" is "What the planner writes for weighted_score(ARRAY[scale_*(column, constants), ...], constant weights): one call over the columns, the same answers.");
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

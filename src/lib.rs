@@ -50,6 +50,7 @@ mod memory;
 mod model;
 mod normalise;
 mod profile;
+mod schema;
 mod score;
 mod scorecard;
 mod signals;

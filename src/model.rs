@@ -202,18 +202,9 @@ pub unsafe extern "C-unwind" fn evaluate_fused_v1(fcinfo: pg_sys::FunctionCallIn
     }
 }
 
-crate::args::v1_function_info!(pg_finfo_evaluate_fused_v1);
-
-extension_sql!(
-    r#"
-CREATE FUNCTION evaluate_fused(model model, VARIADIC "any") RETURNS double precision
-    IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'evaluate_fused_v1';
-COMMENT ON FUNCTION evaluate_fused(model, "any") IS
-    'What the planner writes for evaluate(model, ARRAY[value, ...]): the same answer without building the array.';
-"#,
-    name = "evaluate_fused",
-    requires = [Model]
-);
+crate::args::v1_function!(pg_finfo_evaluate_fused_v1 for "evaluate_fused_v1", requires [Model]:
+    "evaluate_fused(model model, VARIADIC \"any\")" "IMMUTABLE PARALLEL SAFE",
+    "evaluate_fused(model, \"any\")" is "What the planner writes for evaluate(model, ARRAY[value, ...]): the same answer without building the array.");
 
 /// Score, coverage, tier (worst-of applied), critical metrics and contributions.
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -350,22 +341,12 @@ aggregate! {
     finalize fit_model_final(learner) -> Model {
         learner.learn().or_raise(LEARN).map(|model| Model(model.to_stored()))
     }
-    sql "fit_model" r#"
-CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean) (
-    sfunc = fit_model_trans, stype = internal, combinefunc = fit_model_combine,
-    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_model(text, jsonb, boolean) IS
-    'Learns a whole model from churn outcomes: a normaliser and direction per metric, non-negative weights summing to 100, tier cutoffs, and the fit''s statistics (AUC, lift, 5-fold cross-validation) in its fit field.';
-CREATE AGGREGATE fit_model(account text, metrics jsonb, churned boolean, options jsonb) (
-    sfunc = fit_model_trans_options, stype = internal, combinefunc = fit_model_combine,
-    serialfunc = fit_model_serial, deserialfunc = fit_model_deserial, finalfunc = fit_model_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_model(text, jsonb, boolean, jsonb) IS
-    'As fit_model(account, metrics, churned), with options: name, version, l2, folds, min_weight, clip, normalisers, metrics, min_coverage, at_risk_churn_ratio or at_risk_share, healthy_churn_ratio or healthy_share.';
-"#;
+    sql "fit_model" {
+        fit_model(account "text", metrics "jsonb", churned "boolean") via fit_model_trans
+            is "Learns a whole model from churn outcomes: a normaliser and direction per metric, non-negative weights summing to 100, tier cutoffs, and the fit''s statistics (AUC, lift, 5-fold cross-validation) in its fit field.";
+        fit_model(account "text", metrics "jsonb", churned "boolean", options "jsonb") via fit_model_trans_options
+            is "As fit_model(account, metrics, churned), with options: name, version, l2, folds, min_weight, clip, normalisers, metrics, min_coverage, at_risk_churn_ratio or at_risk_share, healthy_churn_ratio or healthy_share.";
+    }
 }
 
 /// The cross-validation fold (1..folds) `fit_model` puts an account in.

@@ -136,20 +136,10 @@ aggregate! {
         }
         Some(Profile(p.to_bytes().or_raise("profile")))
     }
-    sql "profile" r#"
-CREATE AGGREGATE profile(value double precision) (
-    sfunc = profile_trans,
-    stype = internal,
-    combinefunc = profile_combine,
-    serialfunc = profile_serial,
-    deserialfunc = profile_deserial,
-    finalfunc = profile_final,
-    sspace = 4096,
-    parallel = safe
-);
-COMMENT ON AGGREGATE profile(double precision) IS
-    'Profiles a population of values (NULLs skipped): moments and a mergeable quantile sketch. Read it with percentile_rank(), quantile(), scale_profile(), quantile_tier().';
-"#;
+    sql "profile" {
+        profile(value "double precision") via profile_trans, sspace 4096
+            is "Profiles a population of values (NULLs skipped): moments and a mergeable quantile sketch. Read it with percentile_rank(), quantile(), scale_profile(), quantile_tier().";
+    }
 }
 
 // ---- rollup(profile) ----
@@ -162,20 +152,10 @@ aggregate! {
         Some(CoreProfile::from_bytes(&p?.0).or_raise("rollup"))
     }
     shares final (profile_final);
-    sql "profile_rollup" r#"
-CREATE AGGREGATE rollup(p profile) (
-    sfunc = profile_rollup_trans,
-    stype = internal,
-    combinefunc = profile_combine,
-    serialfunc = profile_serial,
-    deserialfunc = profile_deserial,
-    finalfunc = profile_final,
-    sspace = 4096,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(profile) IS
-    'Merges profiles (days into a month, segments into the company) into the profile of all their values.';
-"#;
+    sql "profile_rollup" {
+        rollup(p "profile") via profile_rollup_trans, sspace 4096
+            is "Merges profiles (days into a month, segments into the company) into the profile of all their values.";
+    }
 }
 
 // ---- accessors ----
@@ -203,18 +183,9 @@ pub unsafe extern "C-unwind" fn percentile_rank_v1(fcinfo: pg_sys::FunctionCallI
     }
 }
 
-crate::args::v1_function_info!(pg_finfo_percentile_rank_v1);
-
-extension_sql!(
-    r#"
-CREATE FUNCTION percentile_rank(value double precision, p profile) RETURNS double precision
-    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'percentile_rank_v1';
-COMMENT ON FUNCTION percentile_rank(double precision, profile) IS
-    '0-100: the share of the population at or below value (as 100 * cume_dist()).';
-"#,
-    name = "percentile_rank",
-    requires = [Profile]
-);
+crate::args::v1_function!(pg_finfo_percentile_rank_v1 for "percentile_rank_v1", requires [Profile]:
+    "percentile_rank(value double precision, p profile)" "IMMUTABLE STRICT PARALLEL SAFE",
+    "percentile_rank(double precision, profile)" is "0-100: the share of the population at or below value (as 100 * cume_dist()).");
 
 /// The value at quantile `q` (0..1), interpolated as `percentile_cont`.
 #[pg_extern(immutable, strict, parallel_safe)]

@@ -43,20 +43,11 @@ aggregate! {
         Some((score, weight))
     }
     finalize score_agg_final(mean) -> f64 { mean.mean().or_raise("score_agg") }
-    sql "score_agg" r#"
-CREATE AGGREGATE score_agg(score double precision, weight double precision) (
-    sfunc = score_agg_trans,
-    stype = internal,
-    combinefunc = score_agg_combine,
-    serialfunc = score_agg_serial,
-    deserialfunc = score_agg_deserial,
-    finalfunc = score_agg_final,
-    sspace = 32,            -- the state is 4 float8s: lets the planner size hash aggregates right
-    parallel = safe
-);
-COMMENT ON AGGREGATE score_agg(double precision, double precision) IS
-    'Weighted mean of the measured (non-NULL) scores: the fast path when no breakdown is needed.';
-"#;
+    sql "score_agg" {
+        // sspace: the state is 4 float8s; lets the planner size hash aggregates right.
+        score_agg(score "double precision", weight "double precision") via score_agg_trans, sspace 32
+            is "Weighted mean of the measured (non-NULL) scores: the fast path when no breakdown is needed.";
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -100,20 +100,11 @@ aggregate! {
     finalize scorecard_final(card) -> Scorecard {
         Some(Scorecard(card.finish_to_bytes().or_raise("scorecard")))
     }
-    sql "scorecard" r#"
-CREATE AGGREGATE scorecard(metric text, score double precision, weight double precision) (
-    sfunc = scorecard_trans,
-    stype = internal,
-    combinefunc = scorecard_combine,
-    serialfunc = scorecard_serial,
-    deserialfunc = scorecard_deserial,
-    finalfunc = scorecard_final,
-    sspace = 512,           -- a 10-metric account's state, for the planner's hash-aggregate sizing
-    parallel = safe
-);
-COMMENT ON AGGREGATE scorecard(text, double precision, double precision) IS
-    'Collects one account''s (metric, score, weight) rows into a scorecard; read it with score(), coverage(), contributions(), weakest().';
-"#;
+    sql "scorecard" {
+        // sspace: a 10-metric account's state, for the planner's hash-aggregate sizing.
+        scorecard(metric "text", score "double precision", weight "double precision") via scorecard_trans, sspace 512
+            is "Collects one account''s (metric, score, weight) rows into a scorecard; read it with score(), coverage(), contributions(), weakest().";
+    }
 }
 
 // ---- rollup(scorecard) ----
@@ -128,20 +119,10 @@ aggregate! {
     finalize scorecard_rollup_final(rollup) -> Scorecard {
         Some(Scorecard::encode(&rollup.finish().or_raise("rollup")))
     }
-    sql "scorecard_rollup" r#"
-CREATE AGGREGATE rollup(sc scorecard) (
-    sfunc = scorecard_rollup_trans,
-    stype = internal,
-    combinefunc = scorecard_rollup_combine,
-    serialfunc = scorecard_rollup_serial,
-    deserialfunc = scorecard_rollup_deserial,
-    finalfunc = scorecard_rollup_final,
-    sspace = 1024,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(scorecard) IS
-    'Merges scorecards of the same metrics (child accounts into a parent, days into a month) by averaging each metric''s score.';
-"#;
+    sql "scorecard_rollup" {
+        rollup(sc "scorecard") via scorecard_rollup_trans, sspace 1024
+            is "Merges scorecards of the same metrics (child accounts into a parent, days into a month) by averaging each metric''s score.";
+    }
 }
 
 // ---- accessors ----

@@ -49,14 +49,10 @@ aggregate! {
         Some(i64::from(rating?))
     }
     finalize nps_final(counts) -> f64 { counts.nps() }
-    sql "nps" r#"
-CREATE AGGREGATE nps(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps(integer) IS 'Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).';
-"#;
+    sql "nps" {
+        nps(rating "integer") via nps_trans, sspace 24
+            is "Net Promoter Score, -100..100: % promoters (9-10) - % detractors (0-6).";
+    }
 }
 
 aggregate! {
@@ -64,14 +60,10 @@ aggregate! {
     shares support (nps_combine, nps_serial, nps_deserial);
     shares transition (nps_trans);
     finalize nps_breakdown_final(counts) -> JsonB { Some(JsonB(counts.breakdown_json())) }
-    sql "nps_breakdown" r#"
-CREATE AGGREGATE nps_breakdown(rating integer) (
-    sfunc = nps_trans, stype = internal, combinefunc = nps_combine,
-    serialfunc = nps_serial, deserialfunc = nps_deserial, finalfunc = nps_breakdown_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE nps_breakdown(integer) IS 'Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.';
-"#;
+    sql "nps_breakdown" {
+        nps_breakdown(rating "integer") via nps_trans, sspace 24
+            is "Counts and shares of promoters, passives and detractors, responses and NPS, as jsonb.";
+    }
 }
 
 // ---- CSAT ----
@@ -89,21 +81,13 @@ aggregate! {
         Some((i64::from(rating?), 5))
     }
     finalize csat_final(csat) -> f64 { csat.value() }
-    sql "csat" r#"
-CREATE AGGREGATE csat(rating integer, scale integer) (
-    sfunc = csat_trans, stype = internal, combinefunc = csat_combine,
-    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
-    sspace = 24, parallel = safe
-);
--- The one-argument form: the 1-5 scale.
-CREATE AGGREGATE csat(rating integer) (
-    sfunc = csat_trans_5, stype = internal, combinefunc = csat_combine,
-    serialfunc = csat_serial, deserialfunc = csat_deserial, finalfunc = csat_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE csat(integer, integer) IS 'CSAT: % of responses in the top two boxes of a 1..scale survey.';
-COMMENT ON AGGREGATE csat(integer) IS 'CSAT on the 1-5 scale: % of 4 and 5 answers.';
-"#;
+    sql "csat" {
+        csat(rating "integer", scale "integer") via csat_trans, sspace 24
+            is "CSAT: % of responses in the top two boxes of a 1..scale survey.";
+        // The one-argument form: the 1-5 scale.
+        csat(rating "integer") via csat_trans_5, sspace 24
+            is "CSAT on the 1-5 scale: % of 4 and 5 answers.";
+    }
 }
 
 // ---- health.responses: survey answers as a value ----
@@ -165,15 +149,10 @@ aggregate! {
         }
         Some(Responses(r.to_stored()))
     }
-    sql "responses_aggregate" r#"
-CREATE AGGREGATE responses(rating integer) (
-    sfunc = responses_trans, stype = internal, combinefunc = responses_combine,
-    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE responses(integer) IS
-    'Survey answers (ratings 0-100, NULLs skipped) as a health.responses value: build it where the answers are, merge with rollup(), read with nps(), nps_breakdown(), csat().';
-"#;
+    sql "responses_aggregate" {
+        responses(rating "integer") via responses_trans
+            is "Survey answers (ratings 0-100, NULLs skipped) as a health.responses value: build it where the answers are, merge with rollup(), read with nps(), nps_breakdown(), csat().";
+    }
 }
 
 aggregate! {
@@ -184,15 +163,10 @@ aggregate! {
         Some(r?.open("rollup"))
     }
     shares final (responses_final);
-    sql "responses_rollup" r#"
-CREATE AGGREGATE rollup(r responses) (
-    sfunc = responses_rollup_trans, stype = internal, combinefunc = responses_combine,
-    serialfunc = responses_serial, deserialfunc = responses_deserial, finalfunc = responses_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(responses) IS
-    'Merges survey answers (shards, segments, months): nps, nps_breakdown and csat of the result equal the aggregates over all the answers.';
-"#;
+    sql "responses_rollup" {
+        rollup(r "responses") via responses_rollup_trans
+            is "Merges survey answers (shards, segments, months): nps, nps_breakdown and csat of the result equal the aggregates over all the answers.";
+    }
 }
 
 /// `nps` of stored answers: as the aggregate over the same answers.
@@ -238,15 +212,10 @@ aggregate! {
         Some(points * signals::decay(age, interval_micros(half_life)).or_raise(F))
     }
     finalize points_final(sum) -> f64 { Some(sum.value()) }
-    sql "points" r#"
-CREATE AGGREGATE points(points double precision, at timestamptz, as_of timestamptz, half_life interval) (
-    sfunc = points_trans, stype = internal, combinefunc = points_combine,
-    serialfunc = points_serial, deserialfunc = points_deserial, finalfunc = points_final,
-    sspace = 16, parallel = safe
-);
-COMMENT ON AGGREGATE points(double precision, timestamptz, timestamptz, interval) IS
-    'Sum of action points, each decayed by 0.5^((as_of - at) / half_life); events after as_of count 0.';
-"#;
+    sql "points" {
+        points(points "double precision", at "timestamptz", as_of "timestamptz", half_life "interval") via points_trans, sspace 16
+            is "Sum of action points, each decayed by 0.5^((as_of - at) / half_life); events after as_of count 0.";
+    }
 }
 
 /// 0 when the action was completed by its deadline or the deadline has not
@@ -326,15 +295,10 @@ aggregate! {
         series.finish();
         Some(Trend(series.to_bytes()))
     }
-    sql "trend" r#"
-CREATE AGGREGATE trend(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = trend_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE trend(timestamptz, double precision) IS
-    'A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.';
-"#;
+    sql "trend" {
+        trend(at "timestamptz", score "double precision") via trend_trans, sspace 256
+            is "A score series; read it with slope, delta, direction, decline_streak, first_score, last_score, n.";
+    }
 }
 
 // ---- tier_changes: events of an account's score history ----
@@ -381,22 +345,12 @@ aggregate! {
         }
         Some(JsonB(history.events_json()))
     }
-    sql "tier_changes" r#"
-CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text) (
-    sfunc = tier_changes_trans, stype = internal, combinefunc = tier_changes_combine,
-    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text) IS
-    'One account''s score snapshots (at, score, tier) as events, in time order: the first snapshot and every tier change (from, to, delta, direction), as jsonb.';
-CREATE AGGREGATE tier_changes(at timestamptz, score double precision, tier text, as_of timestamptz, drop_points double precision, drop_window interval) (
-    sfunc = tier_changes_trans_rule, stype = internal, combinefunc = tier_changes_combine,
-    serialfunc = tier_changes_serial, deserialfunc = tier_changes_deserial, finalfunc = tier_changes_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE tier_changes(timestamptz, double precision, text, timestamptz, double precision, interval) IS
-    'As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).';
-"#;
+    sql "tier_changes" {
+        tier_changes(at "timestamptz", score "double precision", tier "text") via tier_changes_trans
+            is "One account''s score snapshots (at, score, tier) as events, in time order: the first snapshot and every tier change (from, to, delta, direction), as jsonb.";
+        tier_changes(at "timestamptz", score "double precision", tier "text", as_of "timestamptz", drop_points "double precision", drop_window "interval") via tier_changes_trans_rule
+            is "As tier_changes(at, score, tier), and a drop of at least drop_points within drop_window inside one tier, and the account''s disappearance when its last snapshot is before as_of (NULL: no such events).";
+    }
 }
 
 aggregate! {
@@ -408,14 +362,10 @@ aggregate! {
         let scores: Vec<Option<f64>> = series.points().iter().map(|p| Some(p.1)).collect();
         Some(signals::sparkline(&scores).or_raise("sparkline"))
     }
-    sql "sparkline" r#"
-CREATE AGGREGATE sparkline(at timestamptz, score double precision) (
-    sfunc = trend_trans, stype = internal, combinefunc = trend_combine,
-    serialfunc = trend_serial, deserialfunc = trend_deserial, finalfunc = sparkline_agg_final,
-    sspace = 256, parallel = safe
-);
-COMMENT ON AGGREGATE sparkline(timestamptz, double precision) IS 'A text sparkline of the scores, ordered by time.';
-"#;
+    sql "sparkline" {
+        sparkline(at "timestamptz", score "double precision") via trend_trans, sspace 256
+            is "A text sparkline of the scores, ordered by time.";
+    }
 }
 
 // ---- trend accessors ----

@@ -56,45 +56,7 @@ macro_rules! stored_bytes_type {
             }
         }
 
-        // SAFETY: unbox reads a datum of the type, as from_datum does.
-        unsafe impl ::pgrx::datum::UnboxDatum for $ty {
-            type As<'dat>
-                = Self
-            where
-                Self: 'dat;
-            unsafe fn unbox<'dat>(datum: ::pgrx::datum::Datum<'dat>) -> Self::As<'dat>
-            where
-                Self: 'dat,
-            {
-                // SAFETY: PostgreSQL passes a non-NULL datum of our type here.
-                unsafe {
-                    <Self as ::pgrx::datum::FromDatum>::from_datum(
-                        std::mem::transmute::<::pgrx::datum::Datum<'dat>, ::pgrx::pg_sys::Datum>(datum),
-                        false,
-                    )
-                }
-                .unwrap_or_else(|| {
-                    $crate::errors::raise(
-                        $function,
-                        ::health_core::HealthError::null("unexpected NULL value"),
-                    )
-                })
-            }
-        }
-
-        // SAFETY: an argument of the type is read as one.
-        unsafe impl<'fcx> ::pgrx::callconv::ArgAbi<'fcx> for $ty {
-            unsafe fn unbox_arg_unchecked(arg: ::pgrx::callconv::Arg<'_, 'fcx>) -> Self {
-                let index = arg.index();
-                // SAFETY: pgrx only calls this for arguments of our type.
-                unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-                    $crate::errors::raise(
-                        $function,
-                        ::health_core::HealthError::null(format!("argument {index} must not be NULL")),
-                    )
-                })
-            }
-        }
+        $crate::args::argument_from_datum!([] $ty, $ty, $ty, $function);
     };
 }
 pub(crate) use stored_bytes_type;

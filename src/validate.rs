@@ -34,15 +34,10 @@ aggregate! {
         Some(OutcomeRow { scored: scored(score, churned), parameter: None })
     }
     finalize auc_final(outcomes) -> f64 { outcomes.auc() }
-    sql "auc" r#"
-CREATE AGGREGATE auc(score double precision, churned boolean) (
-    sfunc = auc_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = auc_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE auc(double precision, boolean) IS
-    'Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.';
-"#;
+    sql "auc" {
+        auc(score "double precision", churned "boolean") via auc_trans
+            is "Exact ROC AUC of the score as a predictor of retention: P(retained scores higher than churned), ties half.";
+    }
 }
 
 // The constant argument is recorded on every row, NULL scores included, so
@@ -64,20 +59,11 @@ aggregate! {
         }
         outcomes.lift(outcomes.parameter().unwrap_or(0.1)).or_raise("lift")
     }
-    sql "lift" r#"
-CREATE AGGREGATE lift(score double precision, churned boolean, fraction double precision) (
-    sfunc = lift_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
-    parallel = safe
-);
-CREATE AGGREGATE lift(score double precision, churned boolean) (
-    sfunc = lift_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = lift_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE lift(double precision, boolean, double precision) IS
-    'Churn rate among the lowest-scored fraction of accounts over the overall churn rate.';
-"#;
+    sql "lift" {
+        lift(score "double precision", churned "boolean", fraction "double precision") via lift_trans
+            is "Churn rate among the lowest-scored fraction of accounts over the overall churn rate.";
+        lift(score "double precision", churned "boolean") via lift_trans_default;
+    }
 }
 
 aggregate! {
@@ -94,20 +80,11 @@ aggregate! {
         let buckets = outcomes.parameter().unwrap_or(10.0) as i64;
         calibration_of(outcomes, buckets)
     }
-    sql "calibration" r#"
-CREATE AGGREGATE calibration(score double precision, churned boolean, buckets integer) (
-    sfunc = calibration_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-CREATE AGGREGATE calibration(score double precision, churned boolean) (
-    sfunc = calibration_trans_default, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = calibration_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE calibration(double precision, boolean) IS
-    'Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.';
-"#;
+    sql "calibration" {
+        calibration(score "double precision", churned "boolean", buckets "integer") via calibration_trans;
+        calibration(score "double precision", churned "boolean") via calibration_trans_default
+            is "Per score bucket (10 equal-width buckets on 0..100): count, churned, churn rate, mean score.";
+    }
 }
 
 // ---- health.outcomes: the (score, churned) pairs in a stored form ----
@@ -166,15 +143,10 @@ aggregate! {
         }
         Some(Outcomes(o.to_stored().or_raise(OUTCOMES)))
     }
-    sql "outcomes_aggregate" r#"
-CREATE AGGREGATE outcomes(score double precision, churned boolean) (
-    sfunc = outcomes_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE outcomes(double precision, boolean) IS
-    'The (score, churned) pairs of a group as a health.outcomes value (rows with a NULL skipped): build it where the rows are, merge with rollup(), read with auc(), lift(), calibration().';
-"#;
+    sql "outcomes_aggregate" {
+        outcomes(score "double precision", churned "boolean") via outcomes_trans
+            is "The (score, churned) pairs of a group as a health.outcomes value (rows with a NULL skipped): build it where the rows are, merge with rollup(), read with auc(), lift(), calibration().";
+    }
 }
 
 aggregate! {
@@ -185,15 +157,10 @@ aggregate! {
         Some(o?.open("rollup"))
     }
     shares final (outcomes_final);
-    sql "outcomes_rollup" r#"
-CREATE AGGREGATE rollup(o outcomes) (
-    sfunc = outcomes_rollup_trans, stype = internal, combinefunc = outcomes_combine,
-    serialfunc = outcomes_serial, deserialfunc = outcomes_deserial, finalfunc = outcomes_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(outcomes) IS
-    'Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.';
-"#;
+    sql "outcomes_rollup" {
+        rollup(o "outcomes") via outcomes_rollup_trans
+            is "Merges outcomes (shards, segments, months) into the outcomes of all their accounts: auc, lift and calibration of the result equal the aggregates over all the rows.";
+    }
 }
 
 /// `auc` of stored outcomes: as the aggregate over the same rows.
@@ -232,14 +199,10 @@ aggregate! {
         probability.zip(churned)
     }
     finalize brier_final(brier) -> f64 { brier.value() }
-    sql "brier" r#"
-CREATE AGGREGATE brier(probability double precision, churned boolean) (
-    sfunc = brier_trans, stype = internal, combinefunc = brier_combine,
-    serialfunc = brier_serial, deserialfunc = brier_deserial, finalfunc = brier_final,
-    sspace = 24, parallel = safe
-);
-COMMENT ON AGGREGATE brier(double precision, boolean) IS 'Mean squared difference between a churn probability and the outcome.';
-"#;
+    sql "brier" {
+        brier(probability "double precision", churned "boolean") via brier_trans, sspace 24
+            is "Mean squared difference between a churn probability and the outcome.";
+    }
 }
 
 // ---- fit_weights ----
@@ -301,34 +264,15 @@ aggregate! {
         let fit = fit_logistic(design, design.l2).or_raise(FIT);
         Some(JsonB(fit.to_json(design)))
     }
-    sql "fit_weights" r#"
-CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision) (
-    sfunc = fit_trans, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
-    parallel = safe
-);
-CREATE AGGREGATE fit_weights(features double precision[], churned boolean) (
-    sfunc = fit_trans_unregularised, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_weights(double precision[], boolean) IS
-    'Logistic regression of churn on the features: coefficients, standard errors, AUC and suggested weights summing to 100.';
-CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[]) (
-    sfunc = fit_trans_named, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[]) IS
-    'As fit_weights(features, churned, l2), with the features named: the answer adds names and weights_by_name (for with_weights).';
-CREATE AGGREGATE fit_weights(features double precision[], churned boolean, l2 double precision, names text[], missing text) (
-    sfunc = fit_trans_policy, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_weights(double precision[], boolean, double precision, text[], text) IS
-    'As fit_weights(features, churned, l2, names), with a policy for NULL features: ''error'' (the default), ''skip'' the row, count it as ''zero'' or ''neutral'' (50).';
-"#;
+    sql "fit_weights" {
+        fit_weights(features "double precision[]", churned "boolean", l2 "double precision") via fit_trans;
+        fit_weights(features "double precision[]", churned "boolean") via fit_trans_unregularised
+            is "Logistic regression of churn on the features: coefficients, standard errors, AUC and suggested weights summing to 100.";
+        fit_weights(features "double precision[]", churned "boolean", l2 "double precision", names "text[]") via fit_trans_named
+            is "As fit_weights(features, churned, l2), with the features named: the answer adds names and weights_by_name (for with_weights).";
+        fit_weights(features "double precision[]", churned "boolean", l2 "double precision", names "text[]", missing "text") via fit_trans_policy
+            is "As fit_weights(features, churned, l2, names), with a policy for NULL features: ''error'' (the default), ''skip'' the row, count it as ''zero'' or ''neutral'' (50).";
+    }
 }
 
 // ---- health.fit_rows: fit_weights' rows as a value ----
@@ -399,29 +343,14 @@ aggregate! {
         }
         Some(fit_rows(design_to_stored(design).or_raise(FIT_ROWS)))
     }
-    sql "fit_rows_aggregate" r#"
-CREATE AGGREGATE fit_rows(features double precision[], churned boolean) (
-    sfunc = fit_rows_trans, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_rows(double precision[], boolean) IS
-    'The rows of a churn regression as a health.fit_rows value: build it where the rows are, merge with rollup(), fit with fit_weights(rows, l2).';
-CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[]) (
-    sfunc = fit_rows_trans_named, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[]) IS
-    'As fit_rows(features, churned), with the features named (fit_weights then answers weights_by_name).';
-CREATE AGGREGATE fit_rows(features double precision[], churned boolean, names text[], missing text) (
-    sfunc = fit_rows_trans_policy, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE fit_rows(double precision[], boolean, text[], text) IS
-    'As fit_rows(features, churned, names), with a policy for NULL features: ''error'' (the default), ''skip'', ''zero'' or ''neutral'' (50).';
-"#;
+    sql "fit_rows_aggregate" {
+        fit_rows(features "double precision[]", churned "boolean") via fit_rows_trans
+            is "The rows of a churn regression as a health.fit_rows value: build it where the rows are, merge with rollup(), fit with fit_weights(rows, l2).";
+        fit_rows(features "double precision[]", churned "boolean", names "text[]") via fit_rows_trans_named
+            is "As fit_rows(features, churned), with the features named (fit_weights then answers weights_by_name).";
+        fit_rows(features "double precision[]", churned "boolean", names "text[]", missing "text") via fit_rows_trans_policy
+            is "As fit_rows(features, churned, names), with a policy for NULL features: ''error'' (the default), ''skip'', ''zero'' or ''neutral'' (50).";
+    }
 }
 
 aggregate! {
@@ -432,15 +361,10 @@ aggregate! {
         Some(r?.open("rollup"))
     }
     shares final (fit_rows_final);
-    sql "fit_rows_rollup" r#"
-CREATE AGGREGATE rollup(r fit_rows) (
-    sfunc = fit_rows_rollup_trans, stype = internal, combinefunc = fit_combine,
-    serialfunc = fit_serial, deserialfunc = fit_deserial, finalfunc = fit_rows_final,
-    parallel = safe
-);
-COMMENT ON AGGREGATE rollup(fit_rows) IS
-    'Merges the rows of churn regressions (shards, months): fit_weights of the result fits all their rows.';
-"#;
+    sql "fit_rows_rollup" {
+        rollup(r "fit_rows") via fit_rows_rollup_trans
+            is "Merges the rows of churn regressions (shards, months): fit_weights of the result fits all their rows.";
+    }
 }
 
 /// `fit_weights` of stored rows, with the penalty `l2`: as the aggregate over the same rows.
