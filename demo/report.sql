@@ -102,7 +102,7 @@ WITH data AS (
   SELECT w.account_id, to_jsonb(w) - 'account_id' AS metrics, r.churned, h.score AS hand_score
   FROM demo.account_metrics_wide w JOIN demo.renewals r USING (account_id) JOIN demo.scored_accounts h USING (account_id)),
 learned AS (
-  SELECT health.fit_model(account_id::text, metrics, churned, '{"name": "learned"}') AS model
+  SELECT health.fit_model(account_id::text, metrics, churned, '{"name": "learned", "folds": 0}') AS model
   FROM data WHERE health.fold(account_id::text, 5) <> 5),
 held_out AS (
   SELECT d.churned, d.hand_score, health.evaluate(l.model, d.metrics, extra_keys => 'ignore') AS learned_score

@@ -93,10 +93,58 @@ fn in_force(
                 .with_hint("A catalogue table has the columns of health.models.");
             raise("model_for", error)
         });
+        if model.is_none() {
+            check_name_is_known(name, tables[0]);
+        }
         let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);
         (model, size)
     });
     (*model).clone()
+}
+
+/// No version in force: an error when the catalogue (`models`, None for
+/// `health.models`) has no row of that name at all, naming the likely one;
+/// a name with versions, none in force yet, stays NULL.
+fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
+    let known = Spi::connect(|client| {
+        let catalogue = match models {
+            None => "health.models".to_owned(),
+            Some(oid) => client
+                .select(
+                    "SELECT $1::pg_catalog.regclass::pg_catalog.text",
+                    Some(1),
+                    &[oid.into()],
+                )?
+                .first()
+                .get_one::<String>()?
+                .unwrap_or_default(),
+        };
+        // regclass's text is the table's name, quoted as SQL needs it.
+        let names = client
+            .select(
+                &format!(
+                    "SELECT pg_catalog.array_agg(DISTINCT m.name::pg_catalog.text ORDER BY m.name::pg_catalog.text) \
+                     FROM {catalogue} m"
+                ),
+                Some(1),
+                &[],
+            )?
+            .first()
+            .get_one::<Vec<String>>()?
+            .unwrap_or_default();
+        Ok::<_, pgrx::spi::SpiError>((catalogue, names))
+    });
+    match known {
+        Ok((catalogue, names)) if !names.iter().any(|n| n == name) => {
+            raise("model_for", health_core::model::unknown_model(name, &catalogue, &names))
+        }
+        Ok(_) => {}
+        Err(e) => raise(
+            "model_for",
+            HealthError::invalid(format!("reading the model catalogue failed: {e}"))
+                .with_hint("A catalogue table has the columns of health.models."),
+        ),
+    }
 }
 
 extension_sql!(
@@ -354,8 +402,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(scores.as_deref(), Some("none 50.0 5.0 50.0 25.0 5.0"));
-        let unknown = Spi::get_one::<bool>("SELECT health.model_for('no such model') IS NULL").unwrap();
-        assert_eq!(unknown, Some(true));
+    }
+
+    #[pg_test(error = "model_for: health.models has no model named \"n\"")]
+    fn a_name_the_catalogue_lacks_is_an_error() {
+        Spi::get_one::<bool>("SELECT health.model_for('n') IS NULL").unwrap();
     }
 
     #[pg_test]

@@ -293,6 +293,7 @@ aggregate! {
     }
     finalize trend_final(series) -> Trend {
         series.finish();
+        series.check_one_point_per_moment(TREND).or_raise(TREND);
         Some(Trend(series.to_bytes()))
     }
     sql "trend" {
@@ -343,7 +344,7 @@ aggregate! {
         if history.rows() == 0 {
             return None;
         }
-        Some(JsonB(history.events_json()))
+        Some(JsonB(history.events_json().or_raise(EVENTS)))
     }
     sql "tier_changes" {
         tier_changes(at "timestamptz", score "double precision", tier "text") via tier_changes_trans
@@ -359,6 +360,7 @@ aggregate! {
     shares transition (trend_trans);
     finalize sparkline_agg_final(series) -> String {
         series.finish();
+        series.check_one_point_per_moment("sparkline").or_raise("sparkline");
         let scores: Vec<Option<f64>> = series.points().iter().map(|p| Some(p.1)).collect();
         Some(signals::sparkline(&scores).or_raise("sparkline"))
     }

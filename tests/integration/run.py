@@ -182,7 +182,7 @@ class Run:
               SELECT w.account_id, to_jsonb(w) - 'account_id' AS metrics, r.churned, h.score AS hand_score
               FROM demo.account_metrics_wide w JOIN demo.renewals r USING (account_id)
               JOIN demo.scored_accounts h USING (account_id)),
-            learned AS (SELECT health.fit_model(account_id::text, metrics, churned) AS model
+            learned AS (SELECT health.fit_model(account_id::text, metrics, churned, '{"folds": 0}') AS model
                         FROM data WHERE health.fold(account_id::text, 5) <> 5)
             SELECT s.model, health.auc(s.score, d.churned), count(*)
             FROM data d, learned l,

@@ -99,8 +99,9 @@ FROM (SELECT health.fit_weights(ARRAY[s % 50, CASE WHEN s % 10 <> 0 THEN (s * 37
 --    health.models), read with the analyst's privileges.
 CREATE TEMP TABLE my_models (LIKE health.models INCLUDING ALL);
 INSERT INTO my_models SELECT 'first', 'v1', '2026-01-01', model FROM first_models;
-SELECT health.evaluate(health.model_for('first', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb) AS from_own_catalogue,
-       health.model_for('first') IS NULL AS not_in_health_models;
+SELECT health.evaluate(health.model_for('first', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb) AS from_own_catalogue;
+--    Not in health.models: an error, not a NULL model (see 12).
+SELECT sql_error($$SELECT health.model_for('first')$$) AS not_in_health_models;
 
 -- 7. A metric twice in one group: the error says which, how often, among how
 --    many rows and with which scores, and the hint how to list the repeats.
@@ -120,3 +121,97 @@ SELECT health.weighted_score('{80,40}', '{1,1}', NULL) IS NULL AS null_policy_gi
 -- 7. 'renormalise' is the same policy as 'renormalize'.
 SELECT health.weighted_score('{80,NULL,40}', '{30,25,45}', 'renormalise') AS british,
        health.weighted_score('{80,NULL,40}', '{30,25,45}', 'renormalize') AS american;
+
+-- A second first try (of 0.3.0): what would have shipped a wrong dashboard.
+-- 8. A score history aggregated without GROUP BY: every account's rows at
+--    the same moments in one group. Two rows of one series at one moment
+--    are an error naming the moment, with the GROUP BY the query lacks, for
+--    every series aggregate; grouped, the same rows answer.
+CREATE TEMP TABLE first_history AS
+SELECT a AS account_id, '2026-09-01 00:00+00'::timestamptz + m * interval '1 month' AS scored_at,
+       40 + (a * 7 + m * 13) % 60 AS score, CASE WHEN (a * 7 + m * 13) % 60 < 30 THEN 'at_risk' ELSE 'healthy' END AS tier
+FROM generate_series(1, 50) a, generate_series(0, 2) m;
+\set VERBOSITY default
+SELECT health.trend(scored_at, score) FROM first_history;
+SELECT health.tier_changes(scored_at, score, tier) FROM first_history;
+SELECT health.sparkline(scored_at, score) FROM first_history;
+\set VERBOSITY terse
+SELECT count(*) AS accounts, sum(health.n(t)) AS points, count(DISTINCT s) AS sparklines, sum(jsonb_array_length(e)) AS events
+FROM (SELECT health.trend(scored_at, score) AS t, health.sparkline(scored_at, score) AS s,
+             health.tier_changes(scored_at, score, tier) AS e
+      FROM first_history GROUP BY account_id) g;
+
+-- 9. Learning on four folds of five, as for a held-out check, with the
+--    default cross-validation of five folds: the empty fold is refused, not
+--    averaged away; with cross-validation off, or another number of folds,
+--    it learns.
+CREATE TEMP TABLE first_churn AS
+SELECT a::text AS account, jsonb_build_object('usage', (a * 37) % 100, 'tickets', (a * 11) % 9) AS metrics,
+       ((a * 37) % 100 < 30 AND a % 3 <> 0) OR (a * 11) % 9 > 6 AS churned
+FROM generate_series(1, 2000) a;
+\set VERBOSITY default
+SELECT health.fit_model(account, metrics, churned) FROM first_churn WHERE health.fold(account, 5) <> 5;
+\set VERBOSITY terse
+SELECT (m::text::jsonb -> 'fit' -> 'cross_validation') IS NULL OR (m::text::jsonb -> 'fit' ->> 'cross_validation') IS NULL AS no_cross_validation
+FROM (SELECT health.fit_model(account, metrics, churned, '{"folds": 0}') AS m FROM first_churn WHERE health.fold(account, 5) <> 5) x;
+SELECT jsonb_array_length(m::text::jsonb -> 'fit' -> 'cross_validation' -> 'auc_by_fold') AS folds,
+       (SELECT bool_and(jsonb_typeof(f) = 'number') FROM jsonb_array_elements(m::text::jsonb -> 'fit' -> 'cross_validation' -> 'auc_by_fold') f) AS every_fold_scored
+FROM (SELECT health.fit_model(account, metrics, churned, '{"folds": 4}') AS m FROM first_churn WHERE health.fold(account, 5) <> 5) x;
+
+-- 10. A metric that arrives as a JSON string: the error quotes the value
+--     (in 5 000 rows the row can then be found) and, when it is a number
+--     written as a string, says how to build the JSON from a number.
+\set VERBOSITY default
+SELECT health.evaluate(model, jsonb_build_object('frequency', 2, 'nps', '40')) FROM first_models;
+SELECT health.evaluate(model, '{"frequency": 2, "nps": "n/a"}'::jsonb) FROM first_models;
+
+-- 11. A raw metric where a sub-score belongs: the hint names the scale_*
+--     functions (every one of them) as well as the argument order.
+SELECT health.weighted_score(ARRAY[144, 25], '{50,50}');
+\set VERBOSITY terse
+CREATE FUNCTION pg_temp.error_hint(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    hint text;
+BEGIN
+    EXECUTE query;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RETURN hint;
+END
+$$;
+SELECT count(DISTINCT p.proname) AS scale_functions, bool_and(position(p.proname || ',' IN h.hint || ',') > 0
+                                                              OR position(p.proname || ')' IN h.hint) > 0) AS all_named
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace AND n.nspname = 'health',
+     (SELECT pg_temp.error_hint($$SELECT health.weighted_score(ARRAY[144, 25], '{50,50}')$$) AS hint) h
+WHERE p.proname LIKE 'scale\_%';
+
+-- 12. A misspelt model name scores nobody: an error naming the closest name
+--     in the catalogue read (health.models or the caller's own), not a NULL
+--     model and 0 scores of 5 000; a name whose versions all take effect
+--     later is still NULL (nothing was in force then).
+INSERT INTO my_models SELECT 'analytics_health', 'v1', '2026-01-01', model FROM first_models;
+\set VERBOSITY default
+SELECT count(health.evaluate(health.model_for('analytics_helth', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb))
+FROM generate_series(1, 5000);
+\set VERBOSITY terse
+SELECT count(health.evaluate(health.model_for('analytics_health', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb)) AS scored,
+       health.model_for('analytics_health', '2025-06-01', 'my_models') IS NULL AS before_its_first_version
+FROM generate_series(1, 5000);
+
+-- 13. A new analyst role: since PostgreSQL 15 nobody may create in public,
+--     so the first CREATE TABLE fails; a schema of their own, as
+--     docs/administration.md tells the DBA, and it works (last: a new
+--     connection ends this session's temporary tables).
+\c - postgres
+CREATE ROLE ch_new_analyst LOGIN;
+\c - ch_new_analyst
+CREATE TABLE my_scores AS SELECT health.weighted_score('{80,40}', '{1,1}') AS score;
+\c - postgres
+CREATE SCHEMA ch_new_analyst AUTHORIZATION ch_new_analyst;
+\c - ch_new_analyst
+CREATE TABLE my_scores AS SELECT health.weighted_score('{80,40}', '{1,1}') AS score;
+SELECT schemaname, tablename FROM pg_tables WHERE tablename = 'my_scores';
+\c - postgres
+DROP SCHEMA ch_new_analyst CASCADE;
+DROP ROLE ch_new_analyst;

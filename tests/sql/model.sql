@@ -113,7 +113,7 @@ SELECT at AT TIME ZONE 'UTC' AS at_utc, health.model_for('mature', at)::text::js
        health.evaluate(health.model_for('mature', at), '{"logins_30d": 5}'::jsonb) AS score_of_5_logins
 FROM unnest(ARRAY['2025-12-31 23:59:59.999999+00', '2026-01-01 00:00+00', '2026-06-30 23:59:59.999999+00',
                   '2026-07-01 00:00+00', '2027-01-01 00:00+00']::timestamptz[]) at;
-SELECT health.model_for('no such model') IS NULL AS unknown_model_is_null;
+SELECT sql_error($$SELECT health.model_for('no such model')$$) AS unknown_model;
 
 -- Per-segment models are rows with different names: JOIN on the segment.
 CREATE TABLE lifecycle_accounts (account_id int, lifecycle text, logins_30d float8);

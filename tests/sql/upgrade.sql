@@ -191,7 +191,9 @@ SELECT health.score(health.scorecard(metric || account_id, score, weight)) AS sc
        health.calibration(score, score < 30)::text AS calibration, health.brier(score / 100.0, score < 30) AS brier,
        health.nps(score::int / 10) AS nps, health.nps_breakdown(score::int / 10)::text AS breakdown,
        health.csat(1 + score::int % 5) AS csat, health.points(score, at, '2026-03-01 00:00+00', '30 days') AS points,
-       health.slope(health.trend(at, score)) AS slope, health.sparkline(at, score) AS sparkline,
+       -- one series: one row per moment (the logins of each account's day)
+       health.slope(health.trend(at, score) FILTER (WHERE metric = 'logins')) AS slope,
+       health.sparkline(at, score) FILTER (WHERE metric = 'logins') AS sparkline,
        (health.fit_weights(ARRAY[score, weight], score < 30, 1.0) -> 'coefficients')::text AS fit
 FROM account_metrics
 JOIN (SELECT account_id, health.scorecard(metric, score, weight) AS card, health.profile(score) AS population

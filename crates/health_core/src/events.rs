@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::error::{finite, num, HealthError, Result};
 use crate::format::ByteReader;
 use crate::resources;
-use crate::signals::format_timestamp;
+use crate::signals::{format_timestamp, one_point_per_moment};
 
 const STATE: &str = "the tier_changes state";
 
@@ -180,17 +180,19 @@ impl TierHistory {
     }
 
     /// The events as a JSON array (`tier_changes`' answer).
-    pub fn events_json(&mut self) -> Value {
-        Value::Array(self.events().iter().map(TierEvent::to_json).collect())
+    pub fn events_json(&mut self) -> Result<Value> {
+        Ok(Value::Array(self.events()?.iter().map(TierEvent::to_json).collect()))
     }
 
-    /// The events, in time order.
-    pub fn events(&mut self) -> Vec<TierEvent> {
+    /// The events, in time order; an error when two snapshots share a
+    /// moment (see [`one_point_per_moment`]).
+    pub fn events(&mut self) -> Result<Vec<TierEvent>> {
         self.snapshots.sort_by(|a, b| {
             a.at.cmp(&b.at)
                 .then(a.score.unwrap_or(f64::NAN).total_cmp(&b.score.unwrap_or(f64::NAN)))
                 .then_with(|| a.tier.cmp(&b.tier))
         });
+        one_point_per_moment("tier_changes", self.snapshots.iter().map(|s| s.at))?;
         let rule = self.rule.unwrap_or_default();
         let mut events = Vec::new();
         // Snapshots since the last event in the current tier: where a drop is measured from.
@@ -243,7 +245,7 @@ impl TierHistory {
                 });
             }
         }
-        events
+        Ok(events)
     }
 }
 
@@ -349,7 +351,7 @@ mod tests {
     #[test]
     fn events_print_their_time_as_postgresql_does() {
         let mut h = history(&[(9_801, Some(50.0), Some("a"))], EventRule::default());
-        assert_eq!(h.events_json()[0]["at"], json!("2026-11-01 00:00:00+00"));
+        assert_eq!(h.events_json().unwrap()[0]["at"], json!("2026-11-01 00:00:00+00"));
     }
 
     #[test]
@@ -370,7 +372,7 @@ mod tests {
             ],
             rule,
         );
-        let events = h.events();
+        let events = h.events().unwrap();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.name()).collect();
         assert_eq!(kinds, vec!["first", "tier_change", "drop", "disappeared"]);
         assert_eq!(
@@ -392,7 +394,7 @@ mod tests {
             ],
             EventRule::default(),
         );
-        assert_eq!(h.events().len(), 2);
+        assert_eq!(h.events().unwrap().len(), 2);
         // Outside the window the peak no longer counts.
         let rule = EventRule {
             as_of: None,
@@ -407,7 +409,27 @@ mod tests {
             ],
             rule,
         );
-        assert_eq!(h.events().len(), 1);
+        assert_eq!(h.events().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn two_snapshots_at_one_moment_are_an_error_with_a_hint() {
+        // all accounts' rows in one group: three moments, two accounts
+        let mut h = history(
+            &[
+                (0, Some(70.0), Some("a")),
+                (0, Some(40.0), Some("b")),
+                (1, Some(71.0), Some("a")),
+            ],
+            EventRule::default(),
+        );
+        let e = h.events().unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::Cardinality);
+        assert_eq!(
+            e.message,
+            "a series has one row per moment, but 2 rows of this group have the time 2000-01-01 00:00:00+00"
+        );
+        assert!(e.hint.unwrap().contains("GROUP BY account_id"));
     }
 
     #[test]
@@ -432,7 +454,7 @@ mod tests {
                 })
                 .unwrap();
         }
-        assert_eq!(back.events(), forward.events());
+        assert_eq!(back.events().unwrap(), forward.events().unwrap());
         assert!(TierHistory::from_bytes(&[1, 2, 3]).is_err());
         let e = EventRule {
             as_of: None,

@@ -324,6 +324,19 @@ impl Normaliser {
         }
     }
 
+    /// Every `scale_*` function, as [`function`](Self::function) names them:
+    /// what turns a raw metric into a 0–100 sub-score (error hints list them).
+    pub const FUNCTIONS: [&'static str; 8] = [
+        "scale_linear",
+        "scale_log",
+        "scale_target",
+        "scale_bands",
+        "scale_piecewise",
+        "scale_zscore",
+        "scale_zscore_linear",
+        "scale_profile",
+    ];
+
     /// A value for which the parameters alone decide whether `apply` fails.
     pub fn probe(&self) -> f64 {
         match self {

@@ -129,6 +129,16 @@ impl ScoreRange {
     }
 }
 
+/// The hint of a score outside 0..100 in `weighted_score`.
+fn out_of_range_score_hint() -> String {
+    format!(
+        "weighted_score combines sub-scores from 0 to 100: turn each raw metric into one first with a scale_* \
+         function ({}), e.g. health.scale_log(logins, 0, 100). And the scores come first, the weights second: \
+         name them to be sure, weighted_score(scores => ..., weights => ...)",
+        crate::normalise::Normaliser::FUNCTIONS.join(", ")
+    )
+}
+
 impl Totals {
     /// Validates and adds one element of `weighted_score`'s arrays. `index` (1-based) names it in errors.
     #[inline]
@@ -138,13 +148,9 @@ impl Totals {
         }
         if let Some(s) = score {
             if !(0.0..=100.0).contains(&s) {
-                // A score out of range is often a weight passed first.
-                check_score(&format!("scores[{index}]"), s).map_err(|e| {
-                    e.with_hint(
-                        "weighted_score takes the scores first and the weights second; \
-                         name them to be sure: weighted_score(scores => ..., weights => ...)",
-                    )
-                })?;
+                // A score out of range is often a raw metric where a
+                // sub-score belongs, or a weight passed first.
+                check_score(&format!("scores[{index}]"), s).map_err(|e| e.with_hint(out_of_range_score_hint()))?;
             }
         }
         self.add_valid(score, weight);
@@ -416,6 +422,17 @@ mod tests {
             ws(&[Some(10.0), None], &[1.0, 0.0], Missing::Renormalize, 1.0).unwrap(),
             Some(10.0)
         );
+    }
+
+    #[test]
+    fn a_raw_metric_where_a_sub_score_belongs_names_the_scale_functions() {
+        let e = ws(&[Some(144.0), Some(25.0)], &[50.0, 50.0], Missing::Renormalize, 0.0).unwrap_err();
+        assert_eq!(e.message, "scores[1] must be between 0 and 100, got 144");
+        let hint = e.hint.unwrap();
+        for function in crate::normalise::Normaliser::FUNCTIONS {
+            assert!(hint.contains(function), "{hint}");
+        }
+        assert!(hint.contains("weighted_score(scores => ..., weights => ...)"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::error::{finite, num, HealthError, Result};
+use crate::error::{finite, num, ErrorKind, HealthError, Result};
 use crate::format::{fixed_fields, ByteReader, RESPONSES, TREND};
 
 // ---- NPS ----
@@ -395,6 +395,12 @@ impl Trend {
         self.points.len()
     }
 
+    /// An error when two points share a moment (after [`Trend::finish`]):
+    /// see [`one_point_per_moment`].
+    pub fn check_one_point_per_moment(&self, function: &str) -> Result<()> {
+        one_point_per_moment(function, self.points.iter().map(|p| p.0))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.points.is_empty()
     }
@@ -478,6 +484,35 @@ impl Trend {
         t.finish();
         Ok(t)
     }
+}
+
+/// A series aggregate (`trend`, `sparkline`, `tier_changes`) reads one
+/// account's history, one score per moment. Two rows at one moment are
+/// ambiguous, and nearly always a forgotten `GROUP BY`: all accounts' rows
+/// in one group. `times` sorted; 21000 naming the first such moment.
+pub fn one_point_per_moment(function: &str, times: impl IntoIterator<Item = i64>) -> Result<()> {
+    let mut times = times.into_iter().peekable();
+    while let Some(at) = times.next() {
+        let mut rows = 1;
+        while times.next_if_eq(&at).is_some() {
+            rows += 1;
+        }
+        if rows > 1 {
+            return Err(HealthError::new(
+                ErrorKind::Cardinality,
+                format!(
+                    "a series has one row per moment, but {rows} rows of this group have the time {}",
+                    format_timestamp(at)
+                ),
+            )
+            .with_hint(format!(
+                "One {function} per account: add GROUP BY with the account's key \
+                 (SELECT account_id, health.{function}(...) ... GROUP BY account_id), \
+                 or keep one snapshot per moment."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Microseconds since 2000-01-01 00:00 UTC (PostgreSQL's epoch) as
@@ -678,6 +713,25 @@ impl Accumulate<(i64, f64)> for Trend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_has_one_point_per_moment() {
+        let mut t = Trend::new();
+        for (at, score) in [(3, 50.0), (1, 60.0), (3, 40.0), (3, 45.0), (2, 55.0)] {
+            t.add(at, score).unwrap();
+        }
+        t.finish();
+        let e = t.check_one_point_per_moment("trend").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Cardinality);
+        assert!(
+            e.message
+                .ends_with("but 3 rows of this group have the time 2000-01-01 00:00:00.000003+00"),
+            "{}",
+            e.message
+        );
+        assert!(one_point_per_moment("sparkline", [1, 2, 3]).is_ok());
+        assert!(one_point_per_moment("sparkline", []).is_ok());
+    }
 
     #[test]
     fn responses_answer_as_the_aggregates_and_round_trip() {

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::parse::kind;
+use super::parse::{kind, not_a_number};
 use super::*;
 use crate::error::HealthError;
 use crate::normalise::Normaliser;
@@ -117,9 +117,10 @@ impl Model {
                 }
                 Some(v) => {
                     present += 1;
-                    v.as_f64().filter(|x| x.is_finite()).map(Some).ok_or_else(|| {
-                        HealthError::invalid(format!("metrics.{} must be a number or null, got {}", m.name, kind(v)))
-                    })
+                    v.as_f64()
+                        .filter(|x| x.is_finite())
+                        .map(Some)
+                        .ok_or_else(|| not_a_number(&m.name, v))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -219,6 +220,23 @@ impl ExtraKeys {
                 "extra_keys must be 'error' or 'ignore', got '{other}'"
             ))),
         }
+    }
+}
+
+/// `model_for`'s error for a name no row of the catalogue `catalogue` has
+/// (`known`: the names it has): a typo would otherwise score every account
+/// NULL without a word. The hint names the likely one, or else the first
+/// ten it has.
+pub fn unknown_model(name: &str, catalogue: &str, known: &[String]) -> HealthError {
+    let error = HealthError::invalid(format!("{catalogue} has no model named \"{name}\""));
+    let listed: Vec<String> = known.iter().take(10).map(|k| format!("\"{k}\"")).collect();
+    let more = if known.len() > listed.len() { ", ..." } else { "" };
+    match (closest(name, known.iter().map(String::as_str)), known.is_empty()) {
+        (_, true) => error.with_hint(format!(
+            "{catalogue} holds no model yet: insert one (docs/reference.md, the model catalogue)."
+        )),
+        (Some(meant), false) => error.with_hint(format!("Did you mean \"{meant}\"?")),
+        (None, false) => error.with_hint(format!("The catalogue's models: {}{more}.", listed.join(", "))),
     }
 }
 

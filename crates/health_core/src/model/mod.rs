@@ -27,6 +27,7 @@ pub use evaluate::ExtraKeys;
 mod learn;
 pub use learn::{fold_of, LearnRow, Learner};
 mod parse;
+pub use evaluate::unknown_model;
 #[cfg(test)]
 mod tests;
 

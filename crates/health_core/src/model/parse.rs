@@ -138,6 +138,25 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// What a metric's value was where a number belongs: its kind and the value
+/// itself (cut at 40 characters), so the row can be found in a large query.
+pub(super) fn not_a_number(name: &str, v: &Value) -> HealthError {
+    let mut shown = v.to_string();
+    if shown.chars().count() > 40 {
+        shown = shown.chars().take(40).collect::<String>() + "...";
+    }
+    let error = HealthError::invalid(format!(
+        "metrics.{name} must be a number or null, got {} {shown}",
+        kind(v)
+    ));
+    match v.as_str().map(str::trim).map(str::parse::<f64>) {
+        Some(Ok(_)) => error.with_hint(format!(
+            "the number is a JSON string: build the JSON from a number, e.g. jsonb_build_object('{name}', {name}::float8)"
+        )),
+        _ => error,
+    }
+}
+
 pub(super) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

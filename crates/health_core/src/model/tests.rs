@@ -15,6 +15,53 @@ const MODEL: &str = r#"{"name": "mature", "version": 3, "missing": "renormalize"
     "critical_tier": "at_risk"}"#;
 
 #[test]
+fn an_unknown_model_name_names_the_likely_one() {
+    let known: Vec<String> = ["analytics_health", "default", "enterprise"].map(String::from).into();
+    let e = unknown_model("analytics_helth", "health.models", &known);
+    assert_eq!(e.message, r#"health.models has no model named "analytics_helth""#);
+    assert_eq!(e.hint.as_deref(), Some(r#"Did you mean "analytics_health"?"#));
+    let e = unknown_model("zzz", "my_models", &known);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some(r#"The catalogue's models: "analytics_health", "default", "enterprise"."#)
+    );
+    let many: Vec<String> = (0..12).map(|i| format!("m{i:02}")).collect();
+    assert!(unknown_model("x", "health.models", &many)
+        .hint
+        .unwrap()
+        .ends_with(r#""m09", ...."#));
+    assert!(unknown_model("x", "health.models", &[])
+        .hint
+        .unwrap()
+        .starts_with("health.models holds no model yet"));
+}
+
+#[test]
+fn a_metric_that_is_not_a_number_is_quoted() {
+    let m = Model::parse(MODEL).unwrap();
+    let e = m
+        .values_from_json(&serde_json::json!({"nps": "9"}), ExtraKeys::Error)
+        .unwrap_err();
+    assert_eq!(e.message, r#"metrics.nps must be a number or null, got a string "9""#);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("the number is a JSON string: build the JSON from a number, e.g. jsonb_build_object('nps', nps::float8)")
+    );
+    let long = "x".repeat(60);
+    let e = m
+        .values_from_json(&serde_json::json!({"csat": long}), ExtraKeys::Error)
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        format!(
+            "metrics.csat must be a number or null, got a string \"{}...",
+            "x".repeat(39)
+        )
+    );
+    assert_eq!(e.hint, None);
+}
+
+#[test]
 fn text_round_trip_is_stable() {
     let m = Model::parse(MODEL).unwrap();
     let text = m.to_text();

@@ -145,9 +145,16 @@ impl Learner {
         for f in 1..=folds {
             let (held_out, training): (Vec<usize>, Vec<usize>) = (0..data.y.len()).partition(|&r| fold(r) == f);
             if held_out.is_empty() {
-                aucs.push(None);
-                lifts.push(None);
-                continue;
+                // Nearly always rows already split by fold(account, folds):
+                // a mean over the other folds would pass for the whole.
+                return Err(HealthError::invalid(format!(
+                    "cross-validation: fold {f} of {folds} holds none of the {} accounts, so it cannot be held out",
+                    data.y.len()
+                ))
+                .with_hint(format!(
+                    "The rows look held out by health.fold(account, {folds}) already. Learn with options \
+                     {{\"folds\": 0}} and check on the held-out fold yourself, or set another number of folds."
+                )));
             }
             let learned = learn_on(data, &training, columns, options).map_err(|e| {
                 let hint = e.hint.clone().unwrap_or_default();

@@ -44,10 +44,7 @@ impl LearnRow {
             .map(|(name, value)| match value {
                 Value::Null => Ok((name, None)),
                 Value::Number(n) => Ok((name, Some(n.as_f64().unwrap_or(f64::INFINITY)))),
-                other => Err(HealthError::invalid(format!(
-                    "metrics.{name} must be a number or null, got {}",
-                    super::parse::kind(&other)
-                ))),
+                other => Err(super::parse::not_a_number(&name, &other)),
             })
             .collect::<Result<_>>()?;
         Ok(LearnRow {

@@ -280,3 +280,36 @@ fn errors_say_what_to_change() {
         e.message
     );
 }
+
+#[test]
+fn a_fold_held_out_beforehand_is_refused_not_averaged_away() {
+    // The rows of folds 1 to 4 of 5, as `WHERE fold(account, 5) <> 5` leaves them.
+    let four_folds: Vec<LearnRow> = accounts(1000, 11)
+        .into_iter()
+        .filter(|r| fold_of(&r.account, 5) != 5)
+        .collect();
+    let e = learner(&four_folds).learn().unwrap_err();
+    assert_eq!(
+        e.message,
+        format!(
+            "cross-validation: fold 5 of 5 holds none of the {} accounts, so it cannot be held out",
+            four_folds.len()
+        )
+    );
+    assert!(e.hint.unwrap().contains(r#"{"folds": 0}"#));
+    // As the hint says: no cross-validation, or another number of folds.
+    let model = learner(&with_options(&four_folds, r#"{"folds": 0}"#))
+        .learn()
+        .unwrap()
+        .unwrap();
+    assert!(model.fit.unwrap()["cross_validation"].is_null());
+    let model = learner(&with_options(&four_folds, r#"{"folds": 4}"#))
+        .learn()
+        .unwrap()
+        .unwrap();
+    let by_fold = model.fit.unwrap()["cross_validation"]["auc_by_fold"].clone();
+    assert!(
+        by_fold.as_array().unwrap().iter().all(|auc| auc.is_number()),
+        "{by_fold}"
+    );
+}
