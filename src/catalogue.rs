@@ -86,13 +86,7 @@ fn in_force(
                 .first()
                 .get_one::<Model>()
         })
-        .unwrap_or_else(|e| {
-            // What the catalogue table answered could not be read as a model
-            // (a table not shaped like health.models): the caller's table.
-            let error = HealthError::invalid(format!("reading the model catalogue failed: {e}"))
-                .with_hint("A catalogue table has the columns of health.models.");
-            raise("model_for", error)
-        });
+        .unwrap_or_else(|e| catalogue_unreadable(e));
         if model.is_none() {
             check_name_is_known(name, tables[0]);
         }
@@ -102,11 +96,22 @@ fn in_force(
     (*model).clone()
 }
 
+/// What a catalogue table answered could not be read (a table not shaped
+/// like health.models): the caller's table, so 22023 with a hint.
+fn catalogue_unreadable(e: pgrx::spi::SpiError) -> ! {
+    raise(
+        "model_for",
+        HealthError::invalid(format!("reading the model catalogue failed: {e}"))
+            .with_hint("A catalogue table has the columns of health.models."),
+    )
+}
+
 /// No version in force: an error when the catalogue (`models`, None for
 /// `health.models`) has no row of that name at all, naming the likely one;
-/// a name with versions, none in force yet, stays NULL.
+/// a name with versions, none in force yet, stays NULL. The names are read
+/// only for the error.
 fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
-    let known = Spi::connect(|client| {
+    let unknown = Spi::connect(|client| {
         let catalogue = match models {
             None => "health.models".to_owned(),
             Some(oid) => client
@@ -120,6 +125,17 @@ fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
                 .unwrap_or_default(),
         };
         // regclass's text is the table's name, quoted as SQL needs it.
+        let known = client
+            .select(
+                &format!("SELECT EXISTS (SELECT FROM {catalogue} m WHERE m.name = $1)"),
+                Some(1),
+                &[name.into()],
+            )?
+            .first()
+            .get_one::<bool>()?;
+        if known == Some(true) {
+            return Ok(None);
+        }
         let names = client
             .select(
                 &format!(
@@ -132,18 +148,11 @@ fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
             .first()
             .get_one::<Vec<String>>()?
             .unwrap_or_default();
-        Ok::<_, pgrx::spi::SpiError>((catalogue, names))
-    });
-    match known {
-        Ok((catalogue, names)) if !names.iter().any(|n| n == name) => {
-            raise("model_for", health_core::model::unknown_model(name, &catalogue, &names))
-        }
-        Ok(_) => {}
-        Err(e) => raise(
-            "model_for",
-            HealthError::invalid(format!("reading the model catalogue failed: {e}"))
-                .with_hint("A catalogue table has the columns of health.models."),
-        ),
+        Ok::<_, pgrx::spi::SpiError>(Some((catalogue, names)))
+    })
+    .unwrap_or_else(|e| catalogue_unreadable(e));
+    if let Some((catalogue, names)) = unknown {
+        raise("model_for", health_core::model::unknown_model(name, &catalogue, &names))
     }
 }
 
