@@ -10,7 +10,7 @@
 use health_core::model::{ExtraKeys, LearnRow, Learner, Model as CoreModel};
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, PgList, StringInfo};
+use pgrx::{Internal, JsonB, PgList};
 
 use std::rc::Rc;
 
@@ -19,31 +19,35 @@ use crate::args::{borrowed_argument, detoasted, FloatArray, Word};
 use crate::callsite::{self, CallSite};
 use crate::errors::{raise, OrRaise};
 use crate::fused;
-use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
+use crate::stored::stored_type;
 
 const TYPE: &str = "model";
 
-/// A validated scoring model, stored as its canonical JSON text.
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Model(Vec<u8>);
-
-stored_bytes_type!(Model, "health.model", TYPE);
+stored_type! {
+    /// A validated scoring model, stored as its canonical JSON text.
+    pub struct Model is "model";
+    text: |text| CoreModel::parse(text).map(|model| model.to_stored()), CoreModel::stored_text;
+    // The binary form of a model is its JSON text, as in 0.1.0 (portable
+    // between releases); the format header is only on disk.
+    binary {
+        model_send(m), model_recv,
+        rewrite: |bytes| CoreModel::from_stored(bytes).map(|model| model.to_stored()),
+        send: |stored: Vec<u8>| CoreModel::stored_text(&stored).map(|text| text.as_bytes().to_vec())
+    }
+    schema "model_type_options" {
+        r#"
+COMMENT ON TYPE model IS
+    'A scoring model: metrics with weights and normalisers, missing policy, minimum coverage and tiers, as validated JSON.';
+CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
+COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
+    'The cast jsonb::health.model: validates the document as the text form does.';
+"#
+    } requires [model_from_jsonb];
+}
 
 impl Model {
     pub fn size_in_bytes(&self) -> usize {
         self.0.len()
-    }
-}
-
-impl InOutFuncs for Model {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Model(CoreModel::parse(input_text(input, TYPE)).or_raise(TYPE).to_stored())
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(CoreModel::stored_text(&self.0).or_raise(TYPE));
     }
 }
 
@@ -87,31 +91,12 @@ impl<'a> ModelBytes<'a> {
 
 borrowed_argument!(ModelBytes, Model);
 
-// The binary form of a model is its JSON text, as in 0.1.0 (portable
-// between releases); the format header is only on disk.
-stored_send_recv!(Model, model_send(m), model_recv, TYPE,
-    rewrite: |bytes| CoreModel::from_stored(bytes).map(|model| model.to_stored()),
-    send: |stored: Vec<u8>| CoreModel::stored_text(&stored).map(|text| text.as_bytes().to_vec()));
-
 /// `jsonb::health.model`: a model built in SQL (`jsonb_build_object`, a jsonb
 /// column), validated as the text form is.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn model_from_jsonb(document: JsonB) -> Model {
     Model(CoreModel::parse(&document.0.to_string()).or_raise(TYPE).to_stored())
 }
-
-extension_sql!(
-    r#"
-ALTER TYPE model SET (RECEIVE = model_recv, SEND = model_send);
-COMMENT ON TYPE model IS
-    'A scoring model: metrics with weights and normalisers, missing policy, minimum coverage and tiers, as validated JSON.';
-CREATE CAST (jsonb AS model) WITH FUNCTION model_from_jsonb(jsonb);
-COMMENT ON FUNCTION model_from_jsonb(jsonb) IS
-    'The cast jsonb::health.model: validates the document as the text form does.';
-"#,
-    name = "model_type_options",
-    requires = [Model, model_recv, model_send, model_from_jsonb]
-);
 
 /// The values of a `metrics` jsonb object in model order; keys the model
 /// does not know are an error unless `extra_keys` is 'ignore'.

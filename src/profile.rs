@@ -11,32 +11,28 @@
 
 use health_core::profile::{bytes_from_text, check_fractions, Method, Profile as CoreProfile, ProfileView, RankIndex};
 use pgrx::prelude::*;
-use pgrx::StringInfo;
 
 use crate::agg::aggregate;
 use crate::args::{borrowed_argument, detoasted, f64_bytes, FloatArray, TextArray, Word};
 use crate::callsite::{self, CallSite, Part};
 use crate::errors::OrRaise;
-use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
+use crate::stored::stored_type;
 
-const TYPE: &str = "profile";
-
-/// A finished profile in its stored form (see `health_core::profile`).
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Profile(Vec<u8>);
-
-stored_bytes_type!(Profile, "health.profile", TYPE);
-
-impl InOutFuncs for Profile {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Profile(bytes_from_text(input_text(input, TYPE)).or_raise(TYPE))
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&ProfileView::new(&self.0).or_raise(TYPE).to_text());
-    }
+stored_type! {
+    /// A finished profile in its stored form (see `health_core::profile`).
+    pub struct Profile is "profile";
+    text: bytes_from_text, |bytes| ProfileView::new(bytes).map(|view| view.to_text());
+    // Binary send/receive, so COPY BINARY, pg_dump -Fc and binary clients work.
+    binary { profile_send(p), profile_recv, check: |bytes| ProfileView::new(bytes).and_then(|view| view.validate()) }
+    schema "profile_type_options" {
+        r#"
+-- Large profiles go out of line uncompressed, so accessors can cache them by
+-- TOAST pointer instead of decompressing them on every row.
+ALTER TYPE profile SET (STORAGE = external);
+COMMENT ON TYPE profile IS
+    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';
+"#
+    } requires [];
 }
 
 // ---- in-place profile arguments with a per-call-site cache of TOASTed ones ----
@@ -102,24 +98,6 @@ fn with_profile<R>(
         None => view,
     })
 }
-
-// ---- binary send/receive, so COPY BINARY, pg_dump -Fc and binary clients work ----
-
-stored_send_recv!(Profile, profile_send(p), profile_recv, TYPE,
-    check: |bytes| ProfileView::new(bytes).and_then(|view| view.validate()));
-
-extension_sql!(
-    r#"
-ALTER TYPE profile SET (RECEIVE = profile_recv, SEND = profile_send);
--- Large profiles go out of line uncompressed, so accessors can cache them by
--- TOAST pointer instead of decompressing them on every row.
-ALTER TYPE profile SET (STORAGE = external);
-COMMENT ON TYPE profile IS
-    'A population profile: count, mean, variance, min, max, moments of ln(1+x) and a mergeable quantile sketch (exact up to 32768 distinct values).';
-"#,
-    name = "profile_type_options",
-    requires = [Profile, profile_recv, profile_send]
-);
 
 // ---- profile(value) ----
 

@@ -8,22 +8,29 @@ use health_core::scorecard::{contributions_json, coverage_of, score_of};
 use health_core::scorecard::{Rollup, Scorecard as CoreScorecard};
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::{JsonB, StringInfo};
+use pgrx::JsonB;
 
 use crate::agg::aggregate;
 use crate::args::{borrowed_argument, Word};
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
+use crate::stored::stored_type;
 
-/// A finished scorecard: metrics sorted by name, each with its score (NULL =
-/// missing) and weight. Text form: a JSON array of
-/// `{"metric", "score", "weight"}` objects; stored form: the compact binary
-/// layout of `health_core::scorecard`, held here as bytes and decoded only by
-/// the accessors that need names.
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Scorecard(Vec<u8>);
+stored_type! {
+    /// A finished scorecard: metrics sorted by name, each with its score (NULL =
+    /// missing) and weight. Text form: a JSON array of
+    /// `{"metric", "score", "weight"}` objects; stored form: the compact binary
+    /// layout of `health_core::scorecard`, held here as bytes and decoded only by
+    /// the accessors that need names.
+    pub struct Scorecard is "scorecard";
+    text: |text| CoreScorecard::from_text(text).map(|card| card.to_bytes()),
+        |bytes| CoreScorecard::from_stored_bytes(bytes).map(|card| card.to_text());
+    // A value of an older stored format is received as the current one.
+    binary {
+        scorecard_send(card), scorecard_recv,
+        rewrite: |bytes| CoreScorecard::from_stored_bytes(bytes).map(|card| card.to_bytes())
+    }
+    schema "scorecard_binary_io" { "" } requires [];
+}
 
 impl Scorecard {
     fn encode(card: &CoreScorecard) -> Self {
@@ -36,18 +43,6 @@ impl Scorecard {
 }
 
 const TYPE: &str = "scorecard";
-
-stored_bytes_type!(Scorecard, "health.scorecard", TYPE);
-
-impl InOutFuncs for Scorecard {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Scorecard::encode(&CoreScorecard::from_text(input_text(input, TYPE)).or_raise(TYPE))
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&self.decode().to_text());
-    }
-}
 
 /// A `health.scorecard` argument read in place, for the accessors that need
 /// only its totals (`score`, `coverage`): no decoding, no allocation.
@@ -68,17 +63,6 @@ impl<'a> ScorecardBytes<'a> {
 }
 
 borrowed_argument!(ScorecardBytes, Scorecard);
-
-// ---- binary send/receive, so COPY BINARY and binary-protocol clients work ----
-
-stored_send_recv!(Scorecard, scorecard_send(card), scorecard_recv, TYPE,
-    rewrite: |bytes| CoreScorecard::from_stored_bytes(bytes).map(|card| Scorecard::encode(&card).0));
-
-extension_sql!(
-    "ALTER TYPE scorecard SET (RECEIVE = scorecard_recv, SEND = scorecard_send);",
-    name = "scorecard_binary_io",
-    requires = [Scorecard, scorecard_recv, scorecard_send]
-);
 
 // ---- scorecard(metric, score, weight) ----
 

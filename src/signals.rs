@@ -10,12 +10,12 @@ use health_core::signals::{self, Csat, NpsCategory, NpsCounts, Responses as Core
 use health_core::HealthError;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
-use pgrx::{JsonB, StringInfo};
+use pgrx::JsonB;
 
 use crate::agg::aggregate;
 use crate::args::FloatArray;
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
+use crate::stored::stored_type;
 
 /// Microseconds of a finite timestamptz; ±infinity is 22023.
 fn micros(t: TimestampWithTimeZone, function: &str, name: &str) -> i64 {
@@ -92,30 +92,20 @@ aggregate! {
 
 // ---- health.responses: survey answers as a value ----
 
-const RESPONSES: &str = "responses";
-
-/// Survey answers as counts per rating (see `health_core::signals::Responses`):
-/// built where the answers are, merged with `rollup`, read with `nps`,
-/// `nps_breakdown` and `csat` as the aggregates over all the answers.
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Responses(Vec<u8>);
-
-stored_bytes_type!(Responses, "health.responses", RESPONSES);
-
-impl InOutFuncs for Responses {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Responses(
-            CoreResponses::from_text(input_text(input, RESPONSES))
-                .or_raise(RESPONSES)
-                .to_stored(),
-        )
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&self.open(RESPONSES).to_text());
-    }
+stored_type! {
+    /// Survey answers as counts per rating (see `health_core::signals::Responses`):
+    /// built where the answers are, merged with `rollup`, read with `nps`,
+    /// `nps_breakdown` and `csat` as the aggregates over all the answers.
+    pub struct Responses is "responses";
+    text: |text| CoreResponses::from_text(text).map(|responses| responses.to_stored()),
+        |bytes| CoreResponses::from_stored(bytes).map(|responses| responses.to_text());
+    binary { responses_send(value), responses_recv, check: CoreResponses::from_stored }
+    schema "responses_type_options" {
+        r#"
+COMMENT ON TYPE responses IS
+    'Survey answers as how many of each rating (0-100), from the responses aggregate: merge with rollup(), read with nps(), nps_breakdown(), csat().';
+"#
+    } requires [];
 }
 
 impl Responses {
@@ -123,18 +113,6 @@ impl Responses {
         CoreResponses::from_stored(&self.0).or_raise(function)
     }
 }
-
-stored_send_recv!(Responses, responses_send(value), responses_recv, RESPONSES, check: CoreResponses::from_stored);
-
-extension_sql!(
-    r#"
-ALTER TYPE responses SET (RECEIVE = responses_recv, SEND = responses_send);
-COMMENT ON TYPE responses IS
-    'Survey answers as how many of each rating (0-100), from the responses aggregate: merge with rollup(), read with nps(), nps_breakdown(), csat().';
-"#,
-    name = "responses_type_options",
-    requires = [Responses, responses_recv, responses_send]
-);
 
 aggregate! {
     aggregate "responses", state CoreResponses;
@@ -245,43 +223,22 @@ fn deadline_penalty(
 
 const TREND: &str = "trend";
 
-/// A score series, sorted by time: read it with `slope`, `delta`,
-/// `direction`, `decline_streak`, `first_score`, `last_score`, `n`.
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Trend(Vec<u8>);
-
-stored_bytes_type!(Trend, "health.trend", TREND);
+stored_type! {
+    /// A score series, sorted by time: read it with `slope`, `delta`,
+    /// `direction`, `decline_streak`, `first_score`, `last_score`, `n`.
+    pub struct Trend is "trend";
+    text: |text| CoreTrend::from_text(text).map(|trend| trend.to_bytes()),
+        |bytes| CoreTrend::from_bytes(bytes).map(|trend| trend.to_text());
+    // A value of an older stored format is received as the current one.
+    binary { trend_send(t), trend_recv, rewrite: |bytes| CoreTrend::from_bytes(bytes).map(|trend| trend.to_bytes()) }
+    schema "trend_binary_io" { "" } requires [];
+}
 
 impl Trend {
     fn decode(&self) -> CoreTrend {
         CoreTrend::from_bytes(&self.0).or_raise(TREND)
     }
 }
-
-impl InOutFuncs for Trend {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Trend(
-            CoreTrend::from_text(input_text(input, TREND))
-                .or_raise(TREND)
-                .to_bytes(),
-        )
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&self.decode().to_text());
-    }
-}
-
-stored_send_recv!(Trend, trend_send(t), trend_recv, TREND,
-    rewrite: |bytes| CoreTrend::from_bytes(bytes).map(|trend| trend.to_bytes()));
-
-extension_sql!(
-    "ALTER TYPE trend SET (RECEIVE = trend_recv, SEND = trend_send);",
-    name = "trend_binary_io",
-    requires = [Trend, trend_recv, trend_send]
-);
 
 aggregate! {
     aggregate "trend", state CoreTrend;

@@ -9,11 +9,32 @@ use pgrx::Internal;
 
 use crate::errors::raise;
 
-/// Implements pgrx's datum traits for `struct $ty(Vec<u8>)`, stored as a
-/// varlena of exactly those bytes and declared in SQL as `$sql_name`;
-/// errors name `$function`.
-macro_rules! stored_bytes_type {
-    ($ty:ident, $sql_name:literal, $function:expr) => {
+/// Declares a stored type whole: `pub struct $ty(Vec<u8>)`, the SQL type
+/// `$sql` whose value is a plain varlena of exactly those bytes (errors name
+/// `$sql`), with
+/// - `text: from, to`: its input function stores `from(&str) ->
+///   Result<Vec<u8>>`, its output function prints `to(&[u8]) ->
+///   Result<impl AsRef<str>>`;
+/// - `binary { $send($arg), $recv, ... }`: its send and receive functions
+///   (see [`stored_send_recv!`] for how received bytes are checked);
+/// - `schema "entry" { "SQL" } requires [...]`: the install-script entry
+///   that sets the type's RECEIVE and SEND and runs the SQL after it
+///   (comments, storage, casts), requiring the type, both functions and the
+///   Rust names listed.
+macro_rules! stored_type {
+    (
+        $(#[$attr:meta])*
+        pub struct $ty:ident is $sql:literal;
+        text: $from_text:expr, $to_text:expr;
+        binary { $send:ident($arg:ident), $recv:ident, $($receive:tt)* }
+        schema $entry:literal { $extra_sql:literal } requires [$($required:ident),* $(,)?];
+    ) => {
+        $(#[$attr])*
+        #[derive(::pgrx::prelude::PostgresType, Debug, Clone, PartialEq)]
+        #[inoutfuncs]
+        #[bikeshed_postgres_type_manually_impl_from_into_datum]
+        pub struct $ty(Vec<u8>);
+
         impl ::pgrx::datum::IntoDatum for $ty {
             fn into_datum(self) -> Option<::pgrx::pg_sys::Datum> {
                 Some(::pgrx::pg_sys::Datum::from(
@@ -22,7 +43,7 @@ macro_rules! stored_bytes_type {
             }
 
             fn type_oid() -> ::pgrx::pg_sys::Oid {
-                ::pgrx::regtypein($sql_name)
+                ::pgrx::regtypein(concat!("health.", $sql))
             }
         }
 
@@ -56,12 +77,33 @@ macro_rules! stored_bytes_type {
             }
         }
 
-        $crate::args::argument_from_datum!([] $ty, $ty, $ty, $function);
+        $crate::args::argument_from_datum!([] $ty, $ty, $ty, $sql);
+
+        impl ::pgrx::inoutfuncs::InOutFuncs for $ty {
+            fn input(input: &core::ffi::CStr) -> Self {
+                let text = $crate::stored::input_text(input, $sql);
+                $ty($crate::errors::OrRaise::or_raise(($from_text)(text), $sql))
+            }
+
+            fn output(&self, buffer: &mut ::pgrx::StringInfo) {
+                let text = $crate::errors::OrRaise::or_raise(($to_text)(&self.0), $sql);
+                buffer.push_str(AsRef::<str>::as_ref(&text));
+            }
+        }
+
+        $crate::stored::stored_send_recv!($ty, $send($arg), $recv, $sql, $($receive)*);
+
+        $crate::schema::schema_sql!(
+            concat!("ALTER TYPE ", $sql, " SET (RECEIVE = ", stringify!($recv), ", SEND = ", stringify!($send), ");\n", $extra_sql),
+            name = $entry,
+            requires = [$ty, $recv, $send, $($required),*]
+        );
     };
 }
-pub(crate) use stored_bytes_type;
+pub(crate) use stored_type;
 
-/// The binary send and receive functions of a stored type `$ty(Vec<u8>)`,
+/// The binary send and receive functions of a stored type `$ty(Vec<u8>)`
+/// (part of [`stored_type!`]),
 /// `$send($arg $ty)` and `$recv(buffer internal)`, the one way every stored
 /// type crosses the binary protocol (COPY BINARY, pg_dump -Fc, binary
 /// clients); errors name `$name`. Received bytes are checked before they

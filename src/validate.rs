@@ -13,12 +13,12 @@ use health_core::validate::{
 };
 use health_core::HealthError;
 use pgrx::prelude::*;
-use pgrx::{JsonB, StringInfo};
+use pgrx::JsonB;
 
 use crate::agg::aggregate;
 use crate::args::{FloatArray, TextArray, Word};
 use crate::errors::{raise, OrRaise};
-use crate::stored::{input_text, stored_bytes_type, stored_send_recv};
+use crate::stored::stored_type;
 
 // ---- auc, lift, calibration: one state of scores split by outcome ----
 
@@ -91,25 +91,20 @@ aggregate! {
 
 const OUTCOMES: &str = "outcomes";
 
-/// A population's (score, churned) pairs as a value (see
-/// `CoreOutcomes::to_stored`): built where the rows are, merged with
-/// `rollup` (exactly: the same as one aggregate over all the rows), read
-/// with `auc`, `lift` and `calibration`. What crosses from a shard.
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct Outcomes(Vec<u8>);
-
-stored_bytes_type!(Outcomes, "health.outcomes", OUTCOMES);
-
-impl InOutFuncs for Outcomes {
-    fn input(input: &core::ffi::CStr) -> Self {
-        Outcomes(outcomes_from_text(input_text(input, OUTCOMES)).or_raise(OUTCOMES))
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&outcomes_text(&self.0).or_raise(OUTCOMES));
-    }
+stored_type! {
+    /// A population's (score, churned) pairs as a value (see
+    /// `CoreOutcomes::to_stored`): built where the rows are, merged with
+    /// `rollup` (exactly: the same as one aggregate over all the rows), read
+    /// with `auc`, `lift` and `calibration`. What crosses from a shard.
+    pub struct Outcomes is "outcomes";
+    text: outcomes_from_text, outcomes_text;
+    binary { outcomes_send(value), outcomes_recv, check: check_stored_outcomes }
+    schema "outcomes_type_options" {
+        r#"
+COMMENT ON TYPE outcomes IS
+    'Scores and churn outcomes of a population (distinct scores with their counts, per outcome), from the outcomes aggregate: merge with rollup(), read with auc(), lift(), calibration().';
+"#
+    } requires [];
 }
 
 impl Outcomes {
@@ -117,18 +112,6 @@ impl Outcomes {
         CoreOutcomes::from_stored(&self.0).or_raise(function)
     }
 }
-
-stored_send_recv!(Outcomes, outcomes_send(value), outcomes_recv, OUTCOMES, check: check_stored_outcomes);
-
-extension_sql!(
-    r#"
-ALTER TYPE outcomes SET (RECEIVE = outcomes_recv, SEND = outcomes_send);
-COMMENT ON TYPE outcomes IS
-    'Scores and churn outcomes of a population (distinct scores with their counts, per outcome), from the outcomes aggregate: merge with rollup(), read with auc(), lift(), calibration().';
-"#,
-    name = "outcomes_type_options",
-    requires = [Outcomes, outcomes_recv, outcomes_send]
-);
 
 aggregate! {
     aggregate "outcomes", state CoreOutcomes;
@@ -279,26 +262,21 @@ aggregate! {
 
 const FIT_ROWS: &str = "fit_rows";
 
-/// The rows of a logistic regression (features and outcome) as a value:
-/// built where the rows are, merged with `rollup`, fitted by
-/// `fit_weights(rows, l2)` as the aggregate fits the same rows.
-// pgrx names the SQL type after the struct: `fit_rows`, as the SQL reads.
-#[allow(non_camel_case_types)]
-#[derive(PostgresType, Debug, Clone, PartialEq)]
-#[inoutfuncs]
-#[bikeshed_postgres_type_manually_impl_from_into_datum]
-pub struct fit_rows(Vec<u8>);
-
-stored_bytes_type!(fit_rows, "health.fit_rows", FIT_ROWS);
-
-impl InOutFuncs for fit_rows {
-    fn input(input: &core::ffi::CStr) -> Self {
-        fit_rows(fit_rows_from_text(input_text(input, FIT_ROWS)).or_raise(FIT_ROWS))
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&fit_rows_text(&self.0).or_raise(FIT_ROWS));
-    }
+stored_type! {
+    /// The rows of a logistic regression (features and outcome) as a value:
+    /// built where the rows are, merged with `rollup`, fitted by
+    /// `fit_weights(rows, l2)` as the aggregate fits the same rows.
+    // pgrx names the SQL type after the struct: `fit_rows`, as the SQL reads.
+    #[allow(non_camel_case_types)]
+    pub struct fit_rows is "fit_rows";
+    text: fit_rows_from_text, fit_rows_text;
+    binary { fit_rows_send(value), fit_rows_recv, check: design_from_stored }
+    schema "fit_rows_type_options" {
+        r#"
+COMMENT ON TYPE fit_rows IS
+    'The rows of a churn regression (features, names, outcome), from the fit_rows aggregate: merge with rollup(), fit with fit_weights(rows, l2).';
+"#
+    } requires [];
 }
 
 impl fit_rows {
@@ -306,18 +284,6 @@ impl fit_rows {
         design_from_stored(&self.0).or_raise(function)
     }
 }
-
-stored_send_recv!(fit_rows, fit_rows_send(value), fit_rows_recv, FIT_ROWS, check: design_from_stored);
-
-extension_sql!(
-    r#"
-ALTER TYPE fit_rows SET (RECEIVE = fit_rows_recv, SEND = fit_rows_send);
-COMMENT ON TYPE fit_rows IS
-    'The rows of a churn regression (features, names, outcome), from the fit_rows aggregate: merge with rollup(), fit with fit_weights(rows, l2).';
-"#,
-    name = "fit_rows_type_options",
-    requires = [fit_rows, fit_rows_recv, fit_rows_send]
-);
 
 aggregate! {
     aggregate "fit_rows", state Design;
