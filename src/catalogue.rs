@@ -9,7 +9,7 @@
 //! a query over a million accounts reads the catalogue once per distinct
 //! (name, at), not once per row.
 
-use health_core::HealthError;
+use health_core::{model, HealthError};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
@@ -25,40 +25,81 @@ use crate::model::Model;
 const MODEL_IN_FORCE: &str = "SELECT health.model_in_force($1, $2, \
      COALESCE($3::pg_catalog.regclass, 'health.models'), COALESCE($4::pg_catalog.regclass, 'health.profiles'))";
 
-/// The version of model `name` in force at `at` (default: now), with every
-/// `profile_name` replaced by the profile of that name in force at `at`.
-#[pg_extern(stable, strict, parallel_safe)]
-fn model_for(
-    name: &str,
-    at: default!(TimestampWithTimeZone, "now()"),
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Model> {
-    in_force(fcinfo, name, at, [None, None])
+/// The three forms of a catalogue look-up named `$sql`: `(name, at DEFAULT
+/// now())` from `health.models`, `(name, at, models)` from a models table the
+/// caller names (the columns of `health.models`), and `(name, at, models,
+/// profiles)` with profiles from a table the caller names too (the columns
+/// of `health.profiles`). Each returns the version of model `name` in force
+/// at `at`, every `profile_name` replaced by the profile of that name in
+/// force at `at`; `$if_none` says what a known model with no version in
+/// force then gives.
+macro_rules! catalogue_look_up {
+    ($sql:literal, $if_none:expr, $own:ident, $in:ident, $in_with_profiles:ident) => {
+        #[pg_extern(stable, strict, parallel_safe, name = $sql)]
+        fn $own(
+            name: &str,
+            at: default!(TimestampWithTimeZone, "now()"),
+            fcinfo: pg_sys::FunctionCallInfo,
+        ) -> Option<Model> {
+            in_force(fcinfo, name, at, [None, None], $if_none)
+        }
+
+        #[pg_extern(stable, strict, parallel_safe, name = $sql)]
+        fn $in(
+            name: &str,
+            at: TimestampWithTimeZone,
+            models: TableOid,
+            fcinfo: pg_sys::FunctionCallInfo,
+        ) -> Option<Model> {
+            in_force(fcinfo, name, at, [Some(models.0), None], $if_none)
+        }
+
+        #[pg_extern(stable, strict, parallel_safe, name = $sql)]
+        fn $in_with_profiles(
+            name: &str,
+            at: TimestampWithTimeZone,
+            models: TableOid,
+            profiles: TableOid,
+            fcinfo: pg_sys::FunctionCallInfo,
+        ) -> Option<Model> {
+            in_force(fcinfo, name, at, [Some(models.0), Some(profiles.0)], $if_none)
+        }
+    };
 }
 
-/// As `model_for(name, at)`, from a catalogue table the caller names (the
-/// columns of `health.models`), with profiles from `health.profiles`.
-#[pg_extern(stable, strict, parallel_safe, name = "model_for")]
-fn model_for_in(
-    name: &str,
-    at: TimestampWithTimeZone,
-    models: TableOid,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Model> {
-    in_force(fcinfo, name, at, [Some(models.0), None])
+// model_for: an error when no version is in force at `at`.
+catalogue_look_up!(
+    "model_for",
+    IfNone::Error,
+    model_for,
+    model_for_in,
+    model_for_in_with_profiles
+);
+// model_for_or_null: NULL then, for scoring history that starts before the
+// model (a name the catalogue does not hold at all is still an error).
+catalogue_look_up!(
+    "model_for_or_null",
+    IfNone::Null,
+    model_for_or_null,
+    model_for_or_null_in,
+    model_for_or_null_in_with_profiles
+);
+
+/// What `model_for` answers for a known model with no version in force.
+#[derive(Clone, Copy, PartialEq)]
+enum IfNone {
+    Error,
+    Null,
 }
 
-/// As `model_for(name, at, models)`, with profiles from a table the caller
-/// names too (the columns of `health.profiles`).
-#[pg_extern(stable, strict, parallel_safe, name = "model_for")]
-fn model_for_in_with_profiles(
-    name: &str,
-    at: TimestampWithTimeZone,
-    models: TableOid,
-    profiles: TableOid,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Option<Model> {
-    in_force(fcinfo, name, at, [Some(models.0), Some(profiles.0)])
+impl IfNone {
+    /// The SQL function, as its errors name it.
+    fn function(self) -> &'static str {
+        match self {
+            IfNone::Error => "model_for",
+            IfNone::Null => "model_for_or_null",
+        }
+    }
 }
 
 /// The model in force, kept per call site for each (name, moment, tables):
@@ -68,6 +109,7 @@ fn in_force(
     name: &str,
     at: TimestampWithTimeZone,
     tables: [Option<pg_sys::Oid>; 2],
+    if_none: IfNone,
 ) -> Option<Model> {
     let micros = at.into_inner().to_le_bytes();
     // (OID 0 names no table: the key of an extension's own table.)
@@ -88,7 +130,7 @@ fn in_force(
         })
         .unwrap_or_else(|e| catalogue_unreadable(e));
         if model.is_none() {
-            check_name_is_known(name, tables[0]);
+            explain_absence(name, at, tables[0], if_none);
         }
         let size = 64 + name.len() + model.as_ref().map_or(0, Model::size_in_bytes);
         (model, size)
@@ -108,10 +150,11 @@ fn catalogue_unreadable(e: pgrx::spi::SpiError) -> ! {
 
 /// No version in force: an error when the catalogue (`models`, None for
 /// `health.models`) has no row of that name at all, naming the likely one;
-/// a name with versions, none in force yet, stays NULL. The names are read
-/// only for the error.
-fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
-    let unknown = Spi::connect(|client| {
+/// for a name with versions, none in force at `at`, an error saying when its
+/// first takes effect, or NULL when the caller asked for that. The catalogue
+/// is read again only to explain.
+fn explain_absence(name: &str, at: TimestampWithTimeZone, models: Option<pg_sys::Oid>, if_none: IfNone) {
+    let error = Spi::connect(|client| {
         let catalogue = match models {
             None => "health.models".to_owned(),
             Some(oid) => client
@@ -124,17 +167,30 @@ fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
                 .get_one::<String>()?
                 .unwrap_or_default(),
         };
-        // regclass's text is the table's name, quoted as SQL needs it.
-        let known = client
+        // regclass's text is the table's name, quoted as SQL needs it;
+        // timestamps print as the session's settings print them.
+        let row = client
             .select(
-                &format!("SELECT EXISTS (SELECT FROM {catalogue} m WHERE m.name = $1)"),
+                &format!(
+                    "SELECT pg_catalog.count(*) > 0, $2::pg_catalog.text, \
+                            pg_catalog.min(m.effective_from) FILTER (WHERE m.effective_from > $2)::pg_catalog.text \
+                     FROM {catalogue} m WHERE m.name = $1"
+                ),
                 Some(1),
-                &[name.into()],
+                &[name.into(), at.into()],
             )?
-            .first()
-            .get_one::<bool>()?;
+            .first();
+        let (known, at_text, first) = (row.get::<bool>(1)?, row.get::<String>(2)?, row.get::<String>(3)?);
         if known == Some(true) {
-            return Ok(None);
+            return Ok(match if_none {
+                IfNone::Null => None,
+                IfNone::Error => Some(model::no_version_in_force(
+                    name,
+                    &catalogue,
+                    at_text.as_deref().unwrap_or_default(),
+                    first.as_deref(),
+                )),
+            });
         }
         let names = client
             .select(
@@ -148,11 +204,11 @@ fn check_name_is_known(name: &str, models: Option<pg_sys::Oid>) {
             .first()
             .get_one::<Vec<String>>()?
             .unwrap_or_default();
-        Ok::<_, pgrx::spi::SpiError>(Some((catalogue, names)))
+        Ok::<_, pgrx::spi::SpiError>(Some(model::unknown_model(name, &catalogue, &names)))
     })
     .unwrap_or_else(|e| catalogue_unreadable(e));
-    if let Some((catalogue, names)) = unknown {
-        raise("model_for", health_core::model::unknown_model(name, &catalogue, &names))
+    if let Some(error) = error {
+        raise(if_none.function(), error)
     }
 }
 
@@ -180,6 +236,32 @@ CREATE TABLE models (
     UNIQUE (name, version)
 );
 SELECT pg_catalog.pg_extension_config_dump('models', '');
+
+-- A row of a models table and its document name one version: a document
+-- without a version takes the row's, and one whose version differs is
+-- refused, so that explain() and the catalogue never disagree. Any table
+-- with the columns of health.models can use it as its own trigger.
+CREATE FUNCTION model_version_agrees() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    doc jsonb := NEW.model::text::jsonb;
+BEGIN
+    IF doc IS NULL OR NEW.version IS NULL THEN
+        RETURN NEW;
+    ELSIF NOT doc ? 'version' THEN
+        NEW.model := jsonb_set(doc, '{version}', to_jsonb(NEW.version))::health.model;
+    ELSIF doc ->> 'version' IS DISTINCT FROM NEW.version THEN
+        RAISE EXCEPTION '%.%: the row of model "%" says version "%", its document says "%"',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME, NEW.name, NEW.version, doc ->> 'version'
+            USING ERRCODE = '23514',
+                  HINT = 'Give both the same version: a new version of a model is a new row (with its effective_from); '
+                         'to relabel one, set the document''s too: model = jsonb_set(model::text::jsonb, ''{version}'', to_jsonb(version))::health.model.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER version_agrees BEFORE INSERT OR UPDATE ON models
+    FOR EACH ROW EXECUTE FUNCTION model_version_agrees();
 
 -- The columns a table needs to serve as a catalogue (those of health.models
 -- or health.profiles) that it lacks, or NULL; column types other than the
@@ -283,7 +365,7 @@ END
 $$;
 "#,
     name = "model_catalogue",
-    requires = [Model, model_for, "profile_type_options"]
+    requires = [Model, model_for, "profile_type_options", "model_type_options"]
 );
 
 extension_sql!(
@@ -406,11 +488,20 @@ mod tests {
         // One statement, many moments (some repeated): each row gets the
         // model and profiles in force at its moment, cached or not.
         let scores = Spi::get_one::<String>(
-            r#"SELECT string_agg(coalesce(round(health.evaluate(health.model_for('m', at), '{"logins": 50}'::jsonb)::numeric, 1)::text, 'none'), ' ' ORDER BY i)
+            r#"SELECT string_agg(coalesce(round(health.evaluate(health.model_for_or_null('m', at), '{"logins": 50}'::jsonb)::numeric, 1)::text, 'none'), ' ' ORDER BY i)
                FROM unnest('{2025-12-31, 2026-03-01, 2026-07-01, 2026-03-01, 2026-09-01, 2026-07-01}'::timestamptz[]) WITH ORDINALITY t(at, i)"#,
         )
         .unwrap();
         assert_eq!(scores.as_deref(), Some("none 50.0 5.0 50.0 25.0 5.0"));
+    }
+
+    #[pg_test(error = "model_for: health.models has no version of model \"m\" in force at 2025-06-01 00:00:00+00")]
+    fn a_moment_before_the_first_version_is_an_error() {
+        Spi::run(
+            r#"INSERT INTO health.models VALUES ('m', 'v1', '2026-01-01 00:00+00', '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}')"#,
+        )
+        .unwrap();
+        Spi::get_one::<bool>("SELECT health.model_for('m', '2025-06-01 00:00+00') IS NULL").unwrap();
     }
 
     #[pg_test(error = "model_for: health.models has no model named \"n\"")]
@@ -435,7 +526,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(score, Some(12.5));
-        let none = Spi::get_one::<bool>("SELECT health.model_for('m', '2025-06-01', 'my_models') IS NULL").unwrap();
+        let none =
+            Spi::get_one::<bool>("SELECT health.model_for_or_null('m', '2025-06-01', 'my_models') IS NULL").unwrap();
         assert_eq!(none, Some(true));
     }
 

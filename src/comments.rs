@@ -33,11 +33,13 @@ COMMENT ON FUNCTION scale_zscore_linear(double precision, double precision, doub
 
 -- combine sub-scores
 COMMENT ON FUNCTION weighted_score(double precision[], double precision[], text, double precision) IS
-    'Health score 0-100: weighted mean of sub-scores; NULL sub-scores follow the missing policy; NULL below min_coverage.';
+    'Health score 0-100: weighted mean of sub-scores; NULL sub-scores follow the missing policy (renormalize, zero, neutral, null, error); NULL below min_coverage.';
 COMMENT ON FUNCTION score(scorecard, text, double precision) IS
     'The weighted score of a scorecard, as weighted_score computes it.';
 COMMENT ON FUNCTION coverage(scorecard) IS
     'Weight share of the measured metrics of a scorecard, 0-1.';
+COMMENT ON FUNCTION coverage(double precision[], double precision[]) IS
+    'Weight share of the measured (non-NULL) sub-scores, 0-1: what weighted_score of the same arrays stands on.';
 COMMENT ON FUNCTION score_change(scorecard, scorecard, text) IS
     'Why a score moved between two scorecards of one account: before, after, change, and per metric its part (points), split into sub-score and weight-share effects, with why (sub_score, weight, renormalised, appeared, went_missing).';
 COMMENT ON FUNCTION contributions(scorecard, text) IS
@@ -147,7 +149,15 @@ COMMENT ON TABLE profiles IS
 COMMENT ON TABLE catalogue_history IS
     'Append-only history of every change to health.models and health.profiles: who, when, the row before and after.';
 COMMENT ON FUNCTION model_for(text, timestamptz) IS
-    'The version of a named model in force at a moment (default now), its profiles resolved as of the same moment.';
+    'The version of a named model in force at a moment (default now), its profiles resolved as of the same moment; an error when none is in force (model_for_or_null answers NULL).';
+COMMENT ON FUNCTION model_for_or_null(text, timestamptz) IS
+    'As model_for(name, at), NULL at a moment no version of the model is in force (a name the catalogue does not hold is still an error).';
+COMMENT ON FUNCTION model_for_or_null(text, timestamptz, regclass) IS
+    'As model_for_or_null(name, at), from a models table the caller names (the columns of health.models).';
+COMMENT ON FUNCTION model_for_or_null(text, timestamptz, regclass, regclass) IS
+    'As model_for_or_null(name, at, models), with profiles from a table the caller names (the columns of health.profiles).';
+COMMENT ON FUNCTION model_version_agrees() IS
+    'Trigger of health.models (or a table with its columns): a document without a version takes the row''s; a different version is refused.';
 COMMENT ON FUNCTION resolve_profiles(model, timestamptz) IS
     'A model with every profile_name replaced by the profile of that name in force at a moment.';
 COMMENT ON FUNCTION resolve_profiles(model) IS

@@ -29,6 +29,14 @@ fn weighted_score(
     result.or_raise(F)
 }
 
+/// The weight share of the measured (non-NULL) sub-scores, 0..1: what
+/// `weighted_score` of the same arrays stands on.
+#[pg_extern(immutable, strict, parallel_safe, name = "coverage")]
+fn coverage_of_scores(scores: FloatArray, weights: FloatArray) -> Option<f64> {
+    const F: &str = "coverage";
+    scoring::coverage(scores.iter(), weights.values(F, "weights")).or_raise(F)
+}
+
 aggregate! {
     aggregate "score_agg", state WeightedMean;
     defines support (score_agg_combine, score_agg_serial, score_agg_deserial);
@@ -66,6 +74,7 @@ mod tests {
             Some(54.0)
         );
         assert_eq!(float(&format!("SELECT health.weighted_score({s}, 'null')")), None);
+        assert_eq!(float(&format!("SELECT health.coverage({s})")), Some(0.8));
         assert_eq!(
             float(&format!("SELECT health.weighted_score({s}, min_coverage => 0.9)")),
             None
@@ -80,6 +89,11 @@ mod tests {
             float("SELECT health.score_agg(s, 1) FROM (VALUES (NULL::float8)) t(s)"),
             None
         );
+    }
+
+    #[pg_test(error = "weighted_score: the missing policy 'error' refuses a missing (NULL) sub-score: scores[2]")]
+    fn weighted_score_refuses_a_missing_score_when_asked() {
+        Spi::get_one::<f64>("SELECT health.weighted_score('{80,NULL}', '{1,1}', 'error')").unwrap();
     }
 
     #[pg_test(error = "weighted_score: scores and weights must have the same length, got 2 scores and 1 weights")]

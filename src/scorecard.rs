@@ -116,6 +116,11 @@ aggregate! {
 fn score(sc: ScorecardBytes, missing: default!(Word, "'renormalize'"), min_coverage: default!(f64, 0)) -> Option<f64> {
     const F: &str = "score";
     let policy = Missing::parse(missing.as_str(F, "missing")).or_raise(F);
+    if policy == Missing::Error {
+        // Decoded, to name the missing metric.
+        let card = CoreScorecard::from_stored_bytes(sc.0).or_raise(F);
+        return card.score(policy, min_coverage).or_raise(F);
+    }
     score_of(&sc.totals(F), policy, min_coverage).or_raise(F)
 }
 

@@ -94,13 +94,125 @@ macro_rules! stored_type {
         $crate::stored::stored_send_recv!($ty, $send($arg), $recv, $sql, $($receive)*);
 
         $crate::schema::schema_sql!(
-            concat!("ALTER TYPE ", $sql, " SET (RECEIVE = ", stringify!($recv), ", SEND = ", stringify!($send), ");\n", $extra_sql),
+            concat!(
+                "ALTER TYPE ", $sql, " SET (RECEIVE = ", stringify!($recv), ", SEND = ", stringify!($send), ");\n",
+                $crate::stored::equality_sql!($sql),
+                $extra_sql
+            ),
             name = $entry,
             requires = [$ty, $recv, $send, $($required),*]
         );
     };
 }
 pub(crate) use stored_type;
+
+/// Equality of a stored type `$sql`, so that `DISTINCT`, `GROUP BY`, `UNION`
+/// and hash joins work over its columns: two values are equal when their
+/// stored bytes are, compared and hashed by PostgreSQL's own functions for
+/// bytea (every stored type is a varlena of exactly its bytes; they detoast
+/// what they read). A hash operator class, no ordering: the values have no
+/// order that would mean anything.
+macro_rules! equality_sql {
+    ($sql:literal) => {
+        concat!(
+            "CREATE FUNCTION ",
+            $sql,
+            "_eq(a ",
+            $sql,
+            ", b ",
+            $sql,
+            ") RETURNS boolean\n",
+            "    IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF LANGUAGE internal AS 'byteaeq';\n",
+            "CREATE FUNCTION ",
+            $sql,
+            "_ne(a ",
+            $sql,
+            ", b ",
+            $sql,
+            ") RETURNS boolean\n",
+            "    IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF LANGUAGE internal AS 'byteane';\n",
+            "CREATE FUNCTION ",
+            $sql,
+            "_hash(value ",
+            $sql,
+            ") RETURNS integer\n",
+            "    IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF LANGUAGE internal AS 'hashvarlena';\n",
+            "CREATE FUNCTION ",
+            $sql,
+            "_hash_extended(value ",
+            $sql,
+            ", seed bigint) RETURNS bigint\n",
+            "    IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF LANGUAGE internal AS 'hashvarlenaextended';\n",
+            "CREATE OPERATOR = (FUNCTION = ",
+            $sql,
+            "_eq, LEFTARG = ",
+            $sql,
+            ", RIGHTARG = ",
+            $sql,
+            ",\n",
+            "    COMMUTATOR = =, NEGATOR = <>, RESTRICT = eqsel, JOIN = eqjoinsel, HASHES);\n",
+            "CREATE OPERATOR <> (FUNCTION = ",
+            $sql,
+            "_ne, LEFTARG = ",
+            $sql,
+            ", RIGHTARG = ",
+            $sql,
+            ",\n",
+            "    COMMUTATOR = <>, NEGATOR = =, RESTRICT = neqsel, JOIN = neqjoinsel);\n",
+            "CREATE OPERATOR CLASS ",
+            $sql,
+            "_ops DEFAULT FOR TYPE ",
+            $sql,
+            " USING hash AS\n",
+            "    OPERATOR 1 =, FUNCTION 1 ",
+            $sql,
+            "_hash(",
+            $sql,
+            "), FUNCTION 2 ",
+            $sql,
+            "_hash_extended(",
+            $sql,
+            ", bigint);\n",
+            "COMMENT ON FUNCTION ",
+            $sql,
+            "_eq(",
+            $sql,
+            ", ",
+            $sql,
+            ") IS\n",
+            "    'The = of two values of type ",
+            $sql,
+            ": equal when stored the same (byte for byte).';\n",
+            "COMMENT ON FUNCTION ",
+            $sql,
+            "_ne(",
+            $sql,
+            ", ",
+            $sql,
+            ") IS\n",
+            "    'The <> of two values of type ",
+            $sql,
+            ": not stored the same.';\n",
+            "COMMENT ON FUNCTION ",
+            $sql,
+            "_hash(",
+            $sql,
+            ") IS\n",
+            "    'Hash of a value of type ",
+            $sql,
+            " (its operator class for hash joins, DISTINCT and GROUP BY).';\n",
+            "COMMENT ON FUNCTION ",
+            $sql,
+            "_hash_extended(",
+            $sql,
+            ", bigint) IS\n",
+            "    'Seeded 64-bit hash of a value of type ",
+            $sql,
+            " (its operator class; hash partitioning).';\n",
+        )
+    };
+}
+pub(crate) use equality_sql;
 
 /// The binary send and receive functions of a stored type `$ty(Vec<u8>)`
 /// (part of [`stored_type!`]),

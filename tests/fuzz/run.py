@@ -172,6 +172,7 @@ class Args:
             "double precision": self.number,
             "double precision[]": self.number_array,
             "integer": self.integer,
+            "bigint": self.integer,
             "text": self.word,
             "text[]": self.word_array,
             "boolean": self.boolean,

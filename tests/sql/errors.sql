@@ -232,3 +232,20 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.fit_weights('{"names": null, "features": [[1], [2]], "churned": [true, true]}'::health.fit_rows)$$),
     ($$SELECT health.fit_weights('{"names": null, "features": [[1], [2]], "churned": [true, false]}'::health.fit_rows, -1)$$)
 ) AS cases(q);
+
+-- What 0.4.0 turns from a silent NULL or a wrong answer into an error:
+-- several rows of one series at one moment (21000), a cross-validation fold
+-- with no account (22023), a missing sub-score under missing => 'error'
+-- (22004), a model with no version in force (22023), a catalogue row whose
+-- version differs from its document's (23514).
+SELECT q, sql_error(q) FROM (VALUES
+    ($$SELECT health.trend(at, s) FROM (VALUES ('2026-01-01 00:00+00'::timestamptz, 50.0), ('2026-01-01 00:00+00', 60.0)) v(at, s)$$),
+    ($$SELECT health.sparkline(at, s) FROM (VALUES ('2026-01-01 00:00+00'::timestamptz, 50.0), ('2026-01-01 00:00+00', 60.0)) v(at, s)$$),
+    ($$SELECT health.fit_model(a::text, jsonb_build_object('usage', (a * 37) % 100, 'tickets', (a * 11) % 9), ((a * 37) % 100 < 30 AND a % 3 <> 0) OR (a * 11) % 9 > 6) FROM generate_series(1, 2000) a WHERE health.fold(a::text, 5) <> 5$$),
+    ($$SELECT health.weighted_score('{50,NULL}', '{1,1}', 'error')$$),
+    ($$SELECT health.score('[{"metric":"a","score":1,"weight":1},{"metric":"b","score":null,"weight":1}]', 'error')$$),
+    ($$SELECT health.evaluate('{"missing": "error", "metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 1}}]}', '{"a": null}'::jsonb)$$),
+    ($$SELECT health.weighted_score('{50}', '{1}', 'refuse')$$),
+    ($$SELECT health.model_for('errors_test', '-infinity')$$),
+    ($$INSERT INTO health.models VALUES ('errors_test', 'v2', '2026-01-01', '{"version": "v1", "metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 1}}]}')$$)
+) AS cases(q);

@@ -188,18 +188,90 @@ WHERE p.proname LIKE 'scale\_%';
 
 -- 12. A misspelt model name scores nobody: an error naming the closest name
 --     in the catalogue read (health.models or the caller's own), not a NULL
---     model and 0 scores of 5 000; a name whose versions all take effect
---     later is still NULL (nothing was in force then).
-INSERT INTO my_models SELECT 'analytics_health', 'v1', '2026-01-01', model FROM first_models;
+--     model and 0 scores of 5 000. A name whose versions all take effect
+--     later is an error too, saying when the first does; model_for_or_null
+--     answers NULL for such a moment (and still refuses a misspelt name).
+INSERT INTO my_models SELECT 'analytics_health', 'v1', '2026-01-01 00:00+00', model FROM first_models;
 \set VERBOSITY default
 SELECT count(health.evaluate(health.model_for('analytics_helth', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb))
 FROM generate_series(1, 5000);
+SET TIME ZONE 'UTC';
+SELECT health.model_for('analytics_health', '2025-06-01 00:00+00', 'my_models');
+SELECT health.model_for_or_null('analytics_helth', '2025-06-01 00:00+00', 'my_models');
+RESET TIME ZONE;
 \set VERBOSITY terse
 SELECT count(health.evaluate(health.model_for('analytics_health', now(), 'my_models'), '{"frequency": 2, "nps": 100}'::jsonb)) AS scored,
-       health.model_for('analytics_health', '2025-06-01', 'my_models') IS NULL AS before_its_first_version
+       health.model_for_or_null('analytics_health', '2025-06-01', 'my_models') IS NULL AS before_its_first_version,
+       health.model_for_or_null('analytics_health', now(), 'my_models') OPERATOR(health.=) health.model_for('analytics_health', now(), 'my_models')
+           AS same_model_when_in_force
 FROM generate_series(1, 5000);
 
--- 13. A new analyst role: since PostgreSQL 15 nobody may create in public,
+-- 14. A misspelt segment gives a NULL profile, and 'renormalize' scores the
+--     account on its other metric alone (80, from a 20 and an 80). The
+--     coverage beside it shows it (0.3 of the weight); missing => 'error'
+--     refuses, naming the element (22004), and so does a model's "missing".
+CREATE TEMP TABLE segment_accounts AS
+SELECT a AS account_id, CASE WHEN a % 2 = 0 THEN 'Enterprise' ELSE 'SMB' END AS segment, (a * 37) % 50 AS logins
+FROM generate_series(1, 200) a;
+SELECT health.weighted_score(ARRAY[health.scale_profile(20, (SELECT health.profile(logins) FROM segment_accounts WHERE segment = 'Enterprize')), 80],
+                             '{70,30}') AS silently_80,
+       health.coverage(ARRAY[health.scale_profile(20, (SELECT health.profile(logins) FROM segment_accounts WHERE segment = 'Enterprize')), 80],
+                       '{70,30}') AS coverage,
+       round(health.weighted_score(ARRAY[health.scale_profile(20, (SELECT health.profile(logins) FROM segment_accounts WHERE segment = 'Enterprise')), 80],
+                                   '{70,30}', 'error')::numeric, 2) AS with_the_right_segment,
+       -- by hand: the share of the 100 Enterprise accounts at or below 20 logins
+       round((0.7 * 100.0 * (SELECT count(*) FILTER (WHERE logins <= 20) FROM segment_accounts WHERE segment = 'Enterprise') / 100 + 0.3 * 80)::numeric, 2)
+           AS by_hand;
+\set VERBOSITY default
+SELECT health.weighted_score(ARRAY[health.scale_profile(20, (SELECT health.profile(logins) FROM segment_accounts WHERE segment = 'Enterprize')), 80],
+                             '{70,30}', missing => 'error');
+SELECT health.evaluate(jsonb_set(model::text::jsonb, '{missing}', '"error"')::health.model, '{"frequency": 2, "nps": null}'::jsonb)
+FROM first_models;
+SELECT health.score(health.scorecard(m, s, 1), 'error') FROM (VALUES ('logins', 50), ('nps', NULL)) v(m, s);
+\set VERBOSITY terse
+
+-- 15. A catalogue row and its document name one version: a document
+--     without one takes the row's, a relabelled row is refused (23514),
+--     and relabelling both works.
+INSERT INTO health.models VALUES ('first_attempt', 'v2', '2026-01-01 00:00+00', (SELECT model FROM first_models));
+SELECT version, health.explain(health.model_for('first_attempt'), '{"frequency": 2, "nps": 100}'::jsonb) ->> 'version' AS explained
+FROM health.models WHERE name = 'first_attempt';
+\set VERBOSITY default
+UPDATE health.models SET version = 'v2.1' WHERE name = 'first_attempt';
+\set VERBOSITY terse
+INSERT INTO health.models VALUES ('first_attempt', 'v3', '2026-02-01 00:00+00',
+    jsonb_set((SELECT model FROM first_models)::text::jsonb, '{version}', '"v1"')::health.model);
+UPDATE health.models SET version = 'v2.1', model = jsonb_set(model::text::jsonb, '{version}', '"v2.1"')::health.model
+WHERE name = 'first_attempt';
+SELECT version, health.explain(health.model_for('first_attempt'), '{"frequency": 2, "nps": 100}'::jsonb) ->> 'version' AS explained
+FROM health.models WHERE name = 'first_attempt';
+DELETE FROM health.models WHERE name = 'first_attempt';
+
+-- 16. DISTINCT, GROUP BY and UNION over stored values: equal when stored
+--     the same, for every stored type (copies 1 and 2 are built from the
+--     same 40 rows, copy 3 from 39 of them: two distinct values each);
+--     <> is its negation.
+WITH built AS (
+    SELECT copy, health.profile(x) AS p, health.scorecard('m' || x, x, 1) AS card,
+           health.trend('2026-01-01 00:00+00'::timestamptz + x * interval '1 day', x) AS t,
+           health.responses((x % 11)::int) AS r, health.outcomes(x, x % 4 = 0) AS o,
+           health.fit_rows(ARRAY[x::float8], x % 4 = 0) AS f
+    FROM generate_series(1, 3) copy, generate_series(1, 40) x
+    WHERE copy < 3 OR x < 40
+    GROUP BY copy
+)
+SELECT (SELECT count(*) FROM (SELECT DISTINCT p FROM built) d) AS profiles,
+       (SELECT count(*) FROM (SELECT card FROM built GROUP BY card) d) AS scorecards,
+       (SELECT count(*) FROM (SELECT t FROM built UNION SELECT t FROM built) d) AS trends,
+       (SELECT count(DISTINCT r::text) FROM built) AS responses_by_text,
+       (SELECT count(*) FROM (SELECT DISTINCT r FROM built) d) AS responses,
+       (SELECT count(*) FROM (SELECT DISTINCT o FROM built) d) AS outcomes,
+       (SELECT count(*) FROM (SELECT DISTINCT f FROM built) d) AS fit_rows,
+       (SELECT count(*) FROM (SELECT model FROM first_models UNION SELECT model FROM first_models) d) AS models,
+       (SELECT bool_and((a.p OPERATOR(health.=) b.p) = same AND (a.p OPERATOR(health.<>) b.p) = NOT same)
+        FROM built a, built b, LATERAL (SELECT a.copy = b.copy OR (a.copy < 3 AND b.copy < 3)) s(same)) AS equality_as_expected;
+
+-- 17. A new analyst role: since PostgreSQL 15 nobody may create in public,
 --     so the first CREATE TABLE fails; a schema of their own, as
 --     docs/administration.md tells the DBA, and it works (last: a new
 --     connection ends this session's temporary tables).

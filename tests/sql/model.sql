@@ -104,16 +104,18 @@ SELECT e FROM (VALUES
 ) t(e);
 
 -- The catalogue: versions take effect at effective_from; model_for(name, at)
--- returns the one in force (the boundary belongs to the new version).
+-- returns the one in force (the boundary belongs to the new version);
+-- model_for_or_null answers NULL before the first (model_for: an error).
 INSERT INTO health.models VALUES
   ('mature', 'v1', '2026-01-01 00:00+00', '{"version": "v1", "metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}'),
   ('mature', 'v2', '2026-07-01 00:00+00', '{"version": "v2", "metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 20}}]}'),
   ('onboarding', 'v1', '2026-01-01 00:00+00', '{"version": "v1", "metrics": [{"name": "logins_30d", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 5}}]}');
-SELECT at AT TIME ZONE 'UTC' AS at_utc, health.model_for('mature', at)::text::jsonb ->> 'version' AS version_in_force,
-       health.evaluate(health.model_for('mature', at), '{"logins_30d": 5}'::jsonb) AS score_of_5_logins
+SELECT at AT TIME ZONE 'UTC' AS at_utc, health.model_for_or_null('mature', at)::text::jsonb ->> 'version' AS version_in_force,
+       health.evaluate(health.model_for_or_null('mature', at), '{"logins_30d": 5}'::jsonb) AS score_of_5_logins
 FROM unnest(ARRAY['2025-12-31 23:59:59.999999+00', '2026-01-01 00:00+00', '2026-06-30 23:59:59.999999+00',
                   '2026-07-01 00:00+00', '2027-01-01 00:00+00']::timestamptz[]) at;
-SELECT sql_error($$SELECT health.model_for('no such model')$$) AS unknown_model;
+SELECT sql_error($$SELECT health.model_for('no such model')$$) AS unknown_model,
+       sql_error($$SELECT health.model_for('mature', '2025-12-31 23:59:59.999999+00')$$) AS before_the_first_version;
 
 -- Per-segment models are rows with different names: JOIN on the segment.
 CREATE TABLE lifecycle_accounts (account_id int, lifecycle text, logins_30d float8);
@@ -152,7 +154,7 @@ INSERT INTO team_models VALUES
 SELECT health.evaluate(health.model_for('mature', '2026-11-01'), '{"logins_30d": 10}'::jsonb) AS extension_catalogue,
        health.evaluate(health.model_for('mature', '2026-11-01', 'team_models'), '{"logins_30d": 10}'::jsonb) AS team_catalogue,
        health.evaluate(health.model_for('relative', '2026-11-01', 'team_models', 'team_profiles'), '{"logins_30d": 50}'::jsonb) AS team_profiles,
-       health.model_for('mature', '2025-06-01', 'team_models') IS NULL AS none_in_force_then;
+       health.model_for_or_null('mature', '2025-06-01', 'team_models') IS NULL AS none_in_force_then;
 SELECT i, c AS catalogue, health.evaluate(health.model_for('mature', '2026-11-01', c), '{"logins_30d": 10}'::jsonb) AS score
 FROM unnest(ARRAY['health.models', 'team_models', 'health.models', 'team_models']::regclass[]) WITH ORDINALITY t(c, i);
 -- A table that is not a catalogue, a profile the named table lacks, or has
@@ -182,7 +184,7 @@ SELECT e AS with_weights_errors FROM (VALUES
 -- same, and the restore adds no history of its own (the trigger sees that
 -- the restored history already holds each row).
 \! "$PG_BIN/psql" -U postgres -q -X -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS ch_models_src" -c "DROP DATABASE IF EXISTS ch_models_dst" -c "CREATE DATABASE ch_models_src" -c "CREATE DATABASE ch_models_dst"
-\! "$PG_BIN/psql" -U postgres -q -X -d ch_models_src -c "CREATE EXTENSION customer_health" -c "INSERT INTO health.models VALUES ('mature', 'v1', '2026-01-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 1, \"scale\": {\"method\": \"target\", \"target\": 5}}]}'), ('mature', 'v2', '2026-07-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 2, \"scale\": {\"method\": \"target\", \"target\": 9}}]}')" -c "INSERT INTO health.profiles (name, effective_from, profile) SELECT 'all/a', '2026-01-01', health.profile(x) FROM generate_series(1, 10) x" -c "UPDATE health.models SET version = 'v2.1' WHERE version = 'v2'" >/dev/null
+\! "$PG_BIN/psql" -U postgres -q -X -d ch_models_src -c "CREATE EXTENSION customer_health" -c "INSERT INTO health.models VALUES ('mature', 'v1', '2026-01-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 1, \"scale\": {\"method\": \"target\", \"target\": 5}}]}'), ('mature', 'v2', '2026-07-01', '{\"metrics\": [{\"name\": \"a\", \"weight\": 2, \"scale\": {\"method\": \"target\", \"target\": 9}}]}')" -c "INSERT INTO health.profiles (name, effective_from, profile) SELECT 'all/a', '2026-01-01', health.profile(x) FROM generate_series(1, 10) x" -c "UPDATE health.models SET version = 'v2.1', model = jsonb_set(model::text::jsonb, '{version}', '\"v2.1\"')::health.model WHERE version = 'v2'" >/dev/null
 \! "$PG_BIN/pg_dump" -U postgres ch_models_src | "$PG_BIN/psql" -U postgres -q -X -d ch_models_dst >/dev/null 2>&1
 \! "$PG_BIN/psql" -U postgres -At -X -d ch_models_dst -c "SELECT 'models: ' || name || ' ' || version || ' ' || model::text FROM health.models UNION ALL SELECT 'profiles: ' || name || ' from ' || effective_from || ', ' || health.profile_count(profile) || ' values' FROM health.profiles UNION ALL SELECT 'history: #' || id || ' ' || operation || ' ' || catalogue || ' ' || name || ' ' || coalesce(old_row ->> 'version', '') || ' -> ' || coalesce(new_row ->> 'version', '') FROM health.catalogue_history ORDER BY 1" > /tmp/customer_health_restored_models.txt
 CREATE TEMP TABLE restored(line text);

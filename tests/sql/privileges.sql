@@ -50,7 +50,8 @@ SELECT e AS plain_role_writes FROM (VALUES
 SET ROLE ch_modelers;
 INSERT INTO health.models VALUES ('privileges_demo', 'v1', '2026-01-01 00:00+00',
   '{"metrics": [{"name": "logins", "weight": 1, "scale": {"method": "target", "target": 10}}]}');
-UPDATE health.models SET version = 'v1.1' WHERE name = 'privileges_demo';
+UPDATE health.models SET version = 'v1.1', model = jsonb_set(model::text::jsonb, '{version}', '"v1.1"')::health.model
+WHERE name = 'privileges_demo';
 RESET ROLE;
 DELETE FROM health.models WHERE name = 'privileges_demo';
 SELECT changed_by, login_role, catalogue, operation, name, effective_from AT TIME ZONE 'UTC' AS effective_from_utc,

@@ -2,11 +2,13 @@
 -- 0.1.0 from its released script, use it, `ALTER EXTENSION customer_health
 -- UPDATE`; every model, profile, stored value and view stays as it was, and
 -- the extension's objects are then exactly those of a fresh install of the
--- current version. Then the same from 0.2.0.
+-- current version. Then the same from every later release.
 \set regress_db :DBNAME
 \set analyst :USER
 \set fixtures `grep -v '^#' "$CH_ROOT/tests/upgrade/written-by-0.1.0.txt"`
 \set describe_extension `echo "$CH_ROOT/tests/upgrade/describe-extension.sql"`
+\set release_in_use `echo "$CH_ROOT/tests/upgrade/release-in-use.sql"`
+\set release_updated `echo "$CH_ROOT/tests/upgrade/release-updated.sql"`
 \c postgres postgres
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS ch_upgraded;
@@ -15,6 +17,8 @@ CREATE DATABASE ch_upgraded;
 CREATE DATABASE ch_fresh;
 DROP DATABASE IF EXISTS ch_from_0_2_0;
 CREATE DATABASE ch_from_0_2_0;
+DROP DATABASE IF EXISTS ch_from_0_3_0;
+CREATE DATABASE ch_from_0_3_0;
 
 -- 0.1.0, installed from its released script (sql/customer_health--0.1.0.sql)
 -- and served by today's library: every C function it declares still exists.
@@ -167,53 +171,32 @@ SELECT count(*) > 300 AS described_in_detail FROM pg_temp.describe_extension() A
 \set ECHO all
 SELECT * FROM pg_temp.differences_from(:'fresh_install') AS difference;
 
--- Upgrading from 0.2.0: installed from its released script
--- (sql/customer_health--0.2.0.sql), served by today's library, used, updated.
+-- Upgrading from 0.2.0 and from 0.3.0, each in a database of its own
+-- (tests/upgrade/release-in-use.sql, release-updated.sql). The update
+-- warns of a catalogue row whose version differs from its document's and
+-- keeps it; writing it again is refused until the two agree.
 \c ch_from_0_2_0 postgres
-CREATE EXTENSION customer_health VERSION '0.2.0';
-INSERT INTO health.profiles (name, effective_from, profile)
-SELECT 'all/logins', '2026-01-01 00:00+00', health.profile(x) FROM generate_series(0, 200) x;
-INSERT INTO health.models VALUES
-  ('default', 'v1', '2026-01-01 00:00+00',
-   '{"metrics": [{"name": "logins", "weight": 2, "scale": {"method": "profile", "by": "percentile", "profile_name": "all/logins"}},
-                 {"name": "tickets", "weight": 1, "higher_is_better": false, "scale": {"method": "linear", "lo": 0, "hi": 10}}]}');
-CREATE TABLE account_metrics AS
-SELECT a AS account_id, m AS metric, (a * k) % 101 AS score, w AS weight, '2026-01-01 00:00+00'::timestamptz + a * interval '1 day' AS at
-FROM generate_series(1, 40) a, (VALUES ('logins', 7, 3), ('nps', 13, 1), ('tickets', 29, 2)) v(m, k, w);
--- Every aggregate over the same rows, and the accessors of what they built.
-CREATE MATERIALIZED VIEW aggregates AS
-SELECT health.score(health.scorecard(metric || account_id, score, weight)) AS scorecard_score,
-       health.score(health.rollup(card)) AS rollup_score,
-       health.score_agg(score, weight) AS score_agg,
-       health.quantile(health.profile(score), 0.5) AS median,
-       health.quantile(health.rollup(population), 0.9) AS p90,
-       health.auc(score, score < 30) AS auc, health.lift(score, score < 30) AS lift,
-       health.calibration(score, score < 30)::text AS calibration, health.brier(score / 100.0, score < 30) AS brier,
-       health.nps(score::int / 10) AS nps, health.nps_breakdown(score::int / 10)::text AS breakdown,
-       health.csat(1 + score::int % 5) AS csat, health.points(score, at, '2026-03-01 00:00+00', '30 days') AS points,
-       -- one series: one row per moment (the logins of each account's day)
-       health.slope(health.trend(at, score) FILTER (WHERE metric = 'logins')) AS slope,
-       health.sparkline(at, score) FILTER (WHERE metric = 'logins') AS sparkline,
-       (health.fit_weights(ARRAY[score, weight], score < 30, 1.0) -> 'coefficients')::text AS fit
-FROM account_metrics
-JOIN (SELECT account_id, health.scorecard(metric, score, weight) AS card, health.profile(score) AS population
-      FROM account_metrics GROUP BY account_id) per_account USING (account_id)
-WITH DATA;
-SELECT a IS NOT NULL AS every_aggregate_answered FROM aggregates a;
-CREATE TABLE aggregates_before AS SELECT * FROM aggregates;
+\set from_version 0.2.0
+\i :release_in_use
 ALTER EXTENSION customer_health UPDATE;
-SELECT extversion FROM pg_extension WHERE extname = 'customer_health';
-REFRESH MATERIALIZED VIEW aggregates;
-SELECT count(*) AS aggregates_differing_after_update
-FROM (SELECT * FROM aggregates EXCEPT SELECT * FROM aggregates_before) d;
-SELECT health.evaluate(health.model_for('default', '2026-03-01 00:00+00'), '{"logins": 150, "tickets": 0}'::jsonb) AS score_of_150_logins;
-\set ECHO none
-\i :describe_extension
-\set ECHO all
-SELECT * FROM pg_temp.differences_from(:'fresh_install') AS difference;
+\i :release_updated
+\set VERBOSITY terse
+UPDATE health.models SET effective_from = '2026-02-01 00:00+00' WHERE name = 'relabelled';
+SELECT health.weighted_score('{50,NULL}', '{3,1}', 'error');
+\set VERBOSITY default
+\c ch_from_0_3_0 postgres
+\set from_version 0.3.0
+\i :release_in_use
+ALTER EXTENSION customer_health UPDATE;
+\i :release_updated
+\set VERBOSITY terse
+UPDATE health.models SET effective_from = '2026-02-01 00:00+00' WHERE name = 'relabelled';
+SELECT health.weighted_score('{50,NULL}', '{3,1}', 'error');
+\set VERBOSITY default
 
 \c postgres postgres
 DROP DATABASE ch_upgraded;
 DROP DATABASE ch_fresh;
 DROP DATABASE ch_from_0_2_0;
+DROP DATABASE ch_from_0_3_0;
 \c :regress_db :analyst

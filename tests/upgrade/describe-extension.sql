@@ -1,7 +1,8 @@
 -- pg_temp.describe_extension(): every object of the extension in one line
 -- each, with everything that makes it what it is (definitions, defaults,
 -- volatility, strictness, parallel safety, C symbols, aggregate steps, type
--- I/O, columns, constraints, indexes, triggers, privileges, comments) and no
+-- I/O, operators and operator classes, columns, constraints, indexes,
+-- triggers, privileges, comments) and no
 -- OIDs, so that two databases can be compared line by line. A temporary
 -- function: \i this file in each session that compares.
 CREATE FUNCTION pg_temp.describe_extension() RETURNS SETOF text LANGUAGE sql AS $describe$
@@ -55,6 +56,21 @@ WITH ext AS (
     UNION ALL
     SELECT 'trigger ' || pg_get_triggerdef(tg.oid)
     FROM members m JOIN pg_trigger tg ON m.classid = 'pg_class'::regclass AND tg.tgrelid = m.objid AND NOT tg.tgisinternal
+    UNION ALL
+    SELECT concat_ws(' ', 'operator', o.oid::regoperator::text, 'function=' || o.oprcode::regproc::text,
+                     'commutator=' || o.oprcom::regoperator::text, 'negator=' || o.oprnegate::regoperator::text,
+                     'restrict=' || o.oprrest::regproc::text, 'join=' || o.oprjoin::regproc::text,
+                     'hashes=' || o.oprcanhash, 'merges=' || o.oprcanmerge,
+                     'comment=' || coalesce(obj_description(o.oid, 'pg_operator'), 'none'))
+    FROM members m JOIN pg_operator o ON m.classid = 'pg_operator'::regclass AND o.oid = m.objid
+    UNION ALL
+    SELECT concat_ws(' ', 'operator class', oc.opcname, am.amname, oc.opcintype::regtype::text, 'default=' || oc.opcdefault,
+                     'operators=' || (SELECT string_agg(ao.amopstrategy || ':' || ao.amopopr::regoperator::text, ',' ORDER BY ao.amopstrategy)
+                                      FROM pg_amop ao WHERE ao.amopfamily = oc.opcfamily),
+                     'functions=' || (SELECT string_agg(ap.amprocnum || ':' || ap.amproc::regprocedure::text, ',' ORDER BY ap.amprocnum)
+                                      FROM pg_amproc ap WHERE ap.amprocfamily = oc.opcfamily))
+    FROM members m JOIN pg_opclass oc ON m.classid = 'pg_opclass'::regclass AND oc.oid = m.objid
+    JOIN pg_am am ON am.oid = oc.opcmethod
     UNION ALL
     SELECT concat_ws(' ', 'schema', n.nspname,
                      'acl=' || replace(coalesce(n.nspacl::text, 'default'), pg_get_userbyid(n.nspowner), 'OWNER'),

@@ -15,6 +15,9 @@ pub enum Missing {
     Neutral,
     /// Any missing metric makes the score NULL.
     Null,
+    /// Any missing metric is an error (22004): for scores that must not
+    /// quietly stand on fewer metrics than their weights name.
+    Error,
 }
 
 impl Missing {
@@ -25,8 +28,9 @@ impl Missing {
             "zero" => Ok(Missing::Zero),
             "neutral" => Ok(Missing::Neutral),
             "null" => Ok(Missing::Null),
+            "error" => Ok(Missing::Error),
             other => Err(HealthError::invalid(format!(
-                "missing must be one of 'renormalize', 'zero', 'neutral', 'null', got '{other}'"
+                "missing must be one of 'renormalize', 'zero', 'neutral', 'null', 'error', got '{other}'"
             ))),
         }
     }
@@ -38,6 +42,7 @@ impl Missing {
             Missing::Zero => "zero",
             Missing::Neutral => "neutral",
             Missing::Null => "null",
+            Missing::Error => "error",
         }
     }
 
@@ -46,8 +51,25 @@ impl Missing {
         match self {
             Missing::Zero => Some(0.0),
             Missing::Neutral => Some(50.0),
-            Missing::Renormalize | Missing::Null => None,
+            Missing::Renormalize | Missing::Null | Missing::Error => None,
         }
+    }
+
+    /// Under `'error'`, the error for a missing sub-score (`what`: `scores[2]`,
+    /// `metric "nps"`); under the other policies, nothing.
+    pub fn check_present(self, what: impl FnOnce() -> String) -> Result<()> {
+        if self != Missing::Error {
+            return Ok(());
+        }
+        Err(HealthError::null(format!(
+            "the missing policy 'error' refuses a missing (NULL) sub-score: {}",
+            what()
+        ))
+        .with_hint(
+            "A sub-score is NULL when its input is: a NULL raw value, or a NULL profile (a segment that \
+             matched no rows, a misspelt filter). Pass missing => 'renormalize', 'zero', 'neutral' or \
+             'null' to score such accounts anyway.",
+        ))
     }
 }
 
@@ -195,6 +217,9 @@ impl Totals {
                 "the sum of the weights is too large to compute",
             ));
         }
+        if self.missing > 0 {
+            missing.check_present(|| format!("{} of the metrics", self.missing))?;
+        }
         if self.coverage() < min_coverage {
             return Ok(None);
         }
@@ -207,7 +232,7 @@ impl Totals {
             Missing::Renormalize if self.present_weight > 0.0 => self.weighted_sum / self.present_weight,
             Missing::Renormalize => return Ok(None),
             Missing::Null if self.missing > 0 => return Ok(None),
-            Missing::Null | Missing::Zero => self.weighted_sum / self.weight,
+            Missing::Null | Missing::Zero | Missing::Error => self.weighted_sum / self.weight,
             Missing::Neutral => (self.weighted_sum + 50.0 * absent) / self.weight,
         };
         // A mean can drift an ulp outside the values it averages.
@@ -220,6 +245,26 @@ pub fn weighted_score<I>(scores: I, weights: &[f64], missing: Missing, min_cover
 where
     I: ExactSizeIterator<Item = Option<f64>>,
 {
+    let min_coverage = check_min_coverage(min_coverage)?;
+    totals_of(scores, weights, missing)?.score(missing, min_coverage)
+}
+
+/// The weight share of the measured (non-NULL) elements of `scores`, 0..1:
+/// what `weighted_score` stands on; `None` when every weight is 0.
+pub fn coverage<I>(scores: I, weights: &[f64]) -> Result<Option<f64>>
+where
+    I: ExactSizeIterator<Item = Option<f64>>,
+{
+    let totals = totals_of(scores, weights, Missing::Renormalize)?;
+    Ok((totals.weight > 0.0).then(|| totals.coverage()))
+}
+
+/// The totals of `scores` with `weights`, checked (`missing` refuses a
+/// missing score under `'error'`, naming its element).
+fn totals_of<I>(scores: I, weights: &[f64], missing: Missing) -> Result<Totals>
+where
+    I: ExactSizeIterator<Item = Option<f64>>,
+{
     if scores.len() != weights.len() {
         return Err(HealthError::array(format!(
             "scores and weights must have the same length, got {} scores and {} weights",
@@ -227,12 +272,14 @@ where
             weights.len()
         )));
     }
-    let min_coverage = check_min_coverage(min_coverage)?;
     let mut totals = Totals::default();
     for (i, (s, &w)) in scores.zip(weights).enumerate() {
+        if s.is_none() {
+            missing.check_present(|| format!("scores[{}]", i + 1))?;
+        }
         totals.add(i + 1, s, w)?;
     }
-    totals.score(missing, min_coverage)
+    Ok(totals)
 }
 
 /// Neumaier-compensated sum: the order of additions (serial vs parallel
@@ -407,6 +454,27 @@ mod tests {
         // neutral: (4400 + 1000) / 100 = 54
         assert_eq!(ws(&s, &w, Missing::Neutral, 0.0).unwrap(), Some(54.0));
         assert_eq!(ws(&s, &w, Missing::Null, 0.0).unwrap(), None);
+        // error: refuses, naming the element
+        let e = ws(&s, &w, Missing::Error, 0.0).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NullValue);
+        assert_eq!(
+            e.message,
+            "the missing policy 'error' refuses a missing (NULL) sub-score: scores[2]"
+        );
+        assert!(e.hint.unwrap().contains("NULL profile"));
+        // ...and with nothing missing scores as the others do: 4400 / 100
+        assert_eq!(
+            ws(&[Some(80.0), Some(0.0), Some(40.0)], &w, Missing::Error, 0.0).unwrap(),
+            Some(44.0)
+        );
+        assert_eq!(Missing::parse("error").unwrap().name(), "error");
+        // what the score stands on: 80 of 100
+        assert_eq!(coverage(s.iter().copied(), &w).unwrap(), Some(0.8));
+        assert_eq!(coverage([None].into_iter(), &[0.0]).unwrap(), None);
+        assert_eq!(
+            coverage([Some(1.0)].into_iter(), &[1.0, 2.0]).unwrap_err().kind,
+            ErrorKind::ArraySubscript
+        );
         // coverage 0.8
         assert_eq!(ws(&s, &w, Missing::Renormalize, 0.8).unwrap(), Some(55.0));
         assert_eq!(ws(&s, &w, Missing::Renormalize, 0.81).unwrap(), None);

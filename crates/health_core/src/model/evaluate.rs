@@ -52,7 +52,11 @@ impl Model {
         self.check_arity(values.len())?;
         let mut totals = Totals::default();
         for (i, m) in self.metrics.iter().enumerate() {
-            totals.add(i + 1, self.subscore(i, values[i])?, m.weight)?;
+            let subscore = self.subscore(i, values[i])?;
+            if subscore.is_none() {
+                self.missing.check_present(|| format!("metric \"{}\"", m.name))?;
+            }
+            totals.add(i + 1, subscore, m.weight)?;
         }
         totals.score(self.missing, self.min_coverage)
     }
@@ -237,6 +241,20 @@ pub fn unknown_model(name: &str, catalogue: &str, known: &[String]) -> HealthErr
         )),
         (Some(meant), false) => error.with_hint(format!("Did you mean \"{meant}\"?")),
         (None, false) => error.with_hint(format!("The catalogue's models: {}{more}.", listed.join(", "))),
+    }
+}
+
+/// The error of `model_for` for a model whose catalogue has versions but
+/// none in force at `at` (`first`: when its earliest version takes effect,
+/// None when that is not after `at`, a version without a model).
+pub fn no_version_in_force(name: &str, catalogue: &str, at: &str, first: Option<&str>) -> HealthError {
+    let error = HealthError::invalid(format!(
+        "{catalogue} has no version of model \"{name}\" in force at {at}"
+    ));
+    let or_null = "health.model_for_or_null answers NULL instead, for moments a model does not cover.";
+    match first {
+        Some(first) => error.with_hint(format!("Its first version takes effect at {first}; {or_null}")),
+        None => error.with_hint(format!("The version in force then holds no model; {or_null}")),
     }
 }
 

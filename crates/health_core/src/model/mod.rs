@@ -27,7 +27,7 @@ pub use evaluate::ExtraKeys;
 mod learn;
 pub use learn::{fold_of, LearnRow, Learner};
 mod parse;
-pub use evaluate::unknown_model;
+pub use evaluate::{no_version_in_force, unknown_model};
 #[cfg(test)]
 mod tests;
 

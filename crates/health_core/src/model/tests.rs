@@ -15,6 +15,26 @@ const MODEL: &str = r#"{"name": "mature", "version": 3, "missing": "renormalize"
     "critical_tier": "at_risk"}"#;
 
 #[test]
+fn the_missing_policy_error_names_the_missing_metric() {
+    let m = Model::parse(&MODEL.replace(r#""missing": "renormalize""#, r#""missing": "error""#)).unwrap();
+    let mut values = vec![Some(9.0), Some(20.0), Some(50.0), Some(0.0), Some(100.0), Some(80.0)];
+    assert_eq!(m.evaluate(&values).unwrap(), m.evaluate(&values).unwrap());
+    assert!(m.evaluate(&values).unwrap().is_some());
+    values[3] = None;
+    let e = m.evaluate(&values).unwrap_err();
+    assert_eq!(e.kind, crate::error::ErrorKind::NullValue);
+    assert_eq!(
+        e.message,
+        r#"the missing policy 'error' refuses a missing (NULL) sub-score: metric "tickets""#
+    );
+    let e = m.scorecard(&values).unwrap().score(m.missing, 0.0).unwrap_err();
+    assert_eq!(
+        e.message,
+        r#"the missing policy 'error' refuses a missing (NULL) sub-score: metric "tickets""#
+    );
+}
+
+#[test]
 fn an_unknown_model_name_names_the_likely_one() {
     let known: Vec<String> = ["analytics_health", "default", "enterprise"].map(String::from).into();
     let e = unknown_model("analytics_helth", "health.models", &known);
