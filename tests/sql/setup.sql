@@ -50,6 +50,9 @@ WHERE d.deptype = 'e' AND d.classid IN ('pg_proc'::regclass, 'pg_type'::regclass
   AND obj_description(d.objid, d.classid::regclass::name) IS NULL
   AND NOT (d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) IN ('S', 'i'))
   AND NOT (d.classid = 'pg_type'::regclass AND (SELECT typcategory FROM pg_type WHERE oid = d.objid) = 'A')
+  -- a table's row type, a member of the extension itself on PostgreSQL 18:
+  -- the table carries the comment
+  AND NOT (d.classid = 'pg_type'::regclass AND (SELECT typrelid FROM pg_type WHERE oid = d.objid) <> 0)
 ORDER BY 1;
 SELECT obj_description('health.weighted_score(float8[], float8[], text, float8)'::regprocedure, 'pg_proc') AS weighted_score,
        obj_description('health.profile_trans(internal, float8)'::regprocedure, 'pg_proc') AS a_support_function;
