@@ -59,7 +59,7 @@ cluster_dir() {
 # postgres user can reach it (it runs the server), else beside the clusters
 # (see cluster_dir).
 pg_home() {
-    dirname "$(cluster_dir pg16-home)"
+    dirname "$(cluster_dir pg-home)"
 }
 
 case "$PG_MAJOR" in

@@ -128,7 +128,7 @@ fn in_force(
                 .first()
                 .get_one::<Model>()
         })
-        .unwrap_or_else(|e| catalogue_unreadable(e));
+        .unwrap_or_else(|e| catalogue_unreadable(e, if_none));
         if model.is_none() {
             explain_absence(name, at, tables[0], if_none);
         }
@@ -139,10 +139,11 @@ fn in_force(
 }
 
 /// What a catalogue table answered could not be read (a table not shaped
-/// like health.models): the caller's table, so 22023 with a hint.
-fn catalogue_unreadable(e: pgrx::spi::SpiError) -> ! {
+/// like health.models): the caller's table, so 22023 with a hint, naming
+/// the look-up that read it.
+fn catalogue_unreadable(e: pgrx::spi::SpiError, if_none: IfNone) -> ! {
     raise(
-        "model_for",
+        if_none.function(),
         HealthError::invalid(format!("reading the model catalogue failed: {e}"))
             .with_hint("A catalogue table has the columns of health.models."),
     )
@@ -206,7 +207,7 @@ fn explain_absence(name: &str, at: TimestampWithTimeZone, models: Option<pg_sys:
             .unwrap_or_default();
         Ok::<_, pgrx::spi::SpiError>(Some(model::unknown_model(name, &catalogue, &names)))
     })
-    .unwrap_or_else(|e| catalogue_unreadable(e));
+    .unwrap_or_else(|e| catalogue_unreadable(e, if_none));
     if let Some(error) = error {
         raise(if_none.function(), error)
     }

@@ -247,5 +247,9 @@ SELECT q, sql_error(q) FROM (VALUES
     ($$SELECT health.evaluate('{"missing": "error", "metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 1}}]}', '{"a": null}'::jsonb)$$),
     ($$SELECT health.weighted_score('{50}', '{1}', 'refuse')$$),
     ($$SELECT health.model_for('errors_test', '-infinity')$$),
+    ($$SELECT health.model_for_or_null('errors_test', '-infinity')$$),
+    ($$SELECT health.coverage('{50,NULL}', '{1}')$$),
+    ($$SELECT health.coverage('{50,NULL}', '{1,-1}')$$),
+    ($$SELECT health.coverage('{150}', '{1}')$$),
     ($$INSERT INTO health.models VALUES ('errors_test', 'v2', '2026-01-01', '{"version": "v1", "metrics": [{"name": "a", "weight": 1, "scale": {"method": "linear", "lo": 0, "hi": 1}}]}')$$)
 ) AS cases(q);

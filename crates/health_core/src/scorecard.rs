@@ -210,8 +210,10 @@ impl Scorecard {
 
     /// The weighted score, as `weighted_score` computes it.
     pub fn score(&self, missing: Missing, min_coverage: f64) -> Result<Option<f64>> {
-        if let Some(e) = self.entries.iter().find(|e| e.score().is_none()) {
-            missing.check_present(|| format!("metric \"{}\"", self.name(e)))?;
+        if missing == Missing::Error {
+            if let Some(e) = self.entries.iter().find(|e| e.score().is_none()) {
+                missing.check_present(|| format!("metric \"{}\"", self.name(e)))?;
+            }
         }
         score_of(&self.totals(), missing, min_coverage)
     }
