@@ -7,6 +7,8 @@
 //! - [`aggregate`]: the contract of every aggregate's state (start, add a
 //!   row, merge, to and from bytes); each state implements it in its own
 //!   module.
+//! - [`cache`]: a bounded cache with O(1) look-up, insertion and eviction,
+//!   for what a SQL function works out from its arguments once per query.
 //! - [`change`]: why did a score move? The change between two scorecards of
 //!   one account, split into per-metric parts that sum to it.
 //! - [`events`]: tier-change events of an account's score history (first
@@ -36,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregate;
+pub mod cache;
 pub mod change;
 pub mod error;
 pub mod events;
