@@ -8,7 +8,7 @@ test:      ## all tests: Rust unit/property, #[pg_test], release and package, SQ
 check:     ## the inner loop (minutes): core unit/property tests, a release build installed into 15, the SQL regression schedule but profile_accuracy
 	cargo test -q -p health_core
 	scripts/install
-	scripts/regress $$(sed -n 's/^test: //p' tests/schedule | grep -vx -e setup -e profile_accuracy)
+	scripts/regress $$(bash -c '. scripts/lib.sh && schedule_but_accuracy')
 bench:     ## benchmark against hand-written SQL (1 000 000 accounts)
 	bench/run
 stop:      ## stop the demo cluster

@@ -41,6 +41,13 @@ as_postgres() {
     if [ "$(id -un)" = postgres ]; then "$@"; else as_root sudo -u postgres "$@"; fi
 }
 
+# The regression schedule's tests but setup (scripts/regress adds it) and
+# profile_accuracy (9 million rows, run on 15's release build only): what
+# make check and the other builds and majors of make test run.
+schedule_but_accuracy() {
+    sed -n 's/^test: //p' "$ROOT/tests/schedule" | grep -vx -e setup -e profile_accuracy
+}
+
 # Where a throwaway cluster named $1 lives: inside the build tree when the
 # postgres user can reach it, else under /tmp (e.g. a clone under /root).
 cluster_dir() {
